@@ -1,0 +1,24 @@
+import { recordAudit } from '../src/db/audit';
+import { upsertMembership } from '../src/db/users';
+import type { ActivityDeps } from './deps';
+import { loadInvitationContext } from './load';
+import { provisionUserFor } from './provision-invitee';
+
+/** Membership upsert keyed by (tenant, user): granting twice leaves one membership with the invited role. */
+export function grantRoleActivity({ db }: ActivityDeps) {
+  return async function grantRole({ invitationId }: { invitationId: string }): Promise<void> {
+    const { invitation, role } = await loadInvitationContext(db, invitationId);
+    // A link-only invitation can be accepted before provisioning ran; provisioning here too keeps that safe.
+    const user = await provisionUserFor(db, invitation);
+    await db.transaction().execute(async (tx) => {
+      await upsertMembership(tx, { tenantId: invitation.tenant_id, userId: user.id, roleId: role.id, invitationId });
+      await recordAudit(tx, {
+        tenantId: invitation.tenant_id,
+        invitationId,
+        actor: 'system',
+        action: 'role.granted',
+        data: { role: role.slug, userId: user.id },
+      });
+    });
+  };
+}

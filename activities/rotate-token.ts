@@ -1,0 +1,46 @@
+import { recordAudit } from '../src/db/audit';
+import { insertToken, revokeTokensBefore } from '../src/db/tokens';
+import { hashToken, tokenFor } from '../src/invitations/tokens';
+import type { ActivityDeps } from './deps';
+
+/** A resend: the new generation's hash is stored, every older link dies, the expiry may move. Idempotent per generation. */
+export function rotateTokenActivity({ db, tokenSecret, clock }: ActivityDeps) {
+  return async function rotateToken(input: {
+    invitationId: string;
+    generation: number;
+    expiresAt: number | null;
+    actor: string;
+  }): Promise<void> {
+    await db.transaction().execute(async (tx) => {
+      const current = await tx
+        .selectFrom('invitations')
+        .select(['tenant_id', 'token_generation'])
+        .where('id', '=', input.invitationId)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      if (current.token_generation >= input.generation) return;
+      await insertToken(tx, {
+        invitationId: input.invitationId,
+        generation: input.generation,
+        tokenHash: hashToken(tokenFor(tokenSecret, input.invitationId, input.generation)),
+      });
+      await revokeTokensBefore(tx, input.invitationId, input.generation, clock());
+      await tx
+        .updateTable('invitations')
+        .set({
+          token_generation: input.generation,
+          updated_at: clock(),
+          ...(input.expiresAt !== null ? { expires_at: new Date(input.expiresAt) } : {}),
+        })
+        .where('id', '=', input.invitationId)
+        .execute();
+      await recordAudit(tx, {
+        tenantId: current.tenant_id,
+        invitationId: input.invitationId,
+        actor: input.actor,
+        action: 'invitation.resent',
+        data: { generation: input.generation, ...(input.expiresAt !== null ? { expiresAt: new Date(input.expiresAt).toISOString() } : {}) },
+      });
+    });
+  };
+}

@@ -1,0 +1,58 @@
+import { displayName, loadInvitationContext } from './load';
+import { formatDate, renderEmail } from '../src/email/templates';
+import { acceptUrl, tokenFor } from '../src/invitations/tokens';
+import type { ActivityDeps } from './deps';
+import { sendOnce } from './send-once';
+
+export interface SendInvitationEmailInput {
+  invitationId: string;
+  generation: number;
+  kind: 'invitation' | 'reminder';
+  sendKey: string;
+  /** Workflow time this send was due: reminders are audited against their schedule. */
+  dueAt: number;
+}
+
+/**
+ * Renders and sends the invitation (or a reminder) with the link of the given token generation. The token is
+ * derived here from the secret, so it never passes through the workflow.
+ */
+export function sendInvitationEmailActivity(deps: ActivityDeps) {
+  return async function sendInvitationEmail(input: SendInvitationEmailInput): Promise<'sent' | 'already-sent' | 'skipped'> {
+    const { invitation, tenant, role, inviter } = await loadInvitationContext(deps.db, input.invitationId);
+    // A reminder racing a decision must not reach someone who already answered.
+    if (invitation.status !== 'pending') return 'skipped';
+    const link = acceptUrl(deps.publicBaseUrl, tokenFor(deps.tokenSecret, invitation.id, input.generation));
+    return sendOnce(deps, {
+      invitation,
+      sendKey: input.sendKey,
+      kind: input.kind,
+      to: invitation.email,
+      auditData: { dueAt: new Date(input.dueAt).toISOString(), generation: input.generation },
+      render: () =>
+        renderEmail(deps.templates, input.kind, {
+          language: invitation.language,
+          inviterName: displayName(inviter),
+          inviteeName: [invitation.first_name, invitation.last_name].filter(Boolean).join(' ') || invitation.email,
+          inviteeEmail: invitation.email,
+          tenantName: tenant.name,
+          roleName: role.name,
+          expiresOn: formatDate(invitation.expires_at, invitation.language),
+          message: invitation.message,
+          acceptUrl: link,
+          headerText: null,
+          footerText: null,
+        }),
+      afterSent:
+        input.kind === 'reminder'
+          ? async (tx) => {
+              await tx
+                .updateTable('invitations')
+                .set((eb) => ({ reminders_sent: eb('reminders_sent', '+', 1), updated_at: deps.clock() }))
+                .where('id', '=', invitation.id)
+                .execute();
+            }
+          : undefined,
+    });
+  };
+}

@@ -1,0 +1,17 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { checkInviter } from '../src/invitations/policy';
+import { FailureType } from '../workflows/messages';
+import type { ActivityDeps } from './deps';
+import { loadInvitationContext } from './load';
+
+/** Checked at the start and again at accept: an inviter can lose the right in between. */
+export function validateInviterActivity({ db }: ActivityDeps) {
+  return async function validateInviter({ invitationId }: { invitationId: string }): Promise<void> {
+    const { invitation, role } = await loadInvitationContext(db, invitationId);
+    const verdict = await checkInviter(db, { tenantId: invitation.tenant_id, inviterUserId: invitation.inviter_user_id, roleRank: role.rank });
+    if (!verdict.ok) {
+      const type = verdict.reason === 'invitations-disabled' ? FailureType.InvitationsDisabled : FailureType.InviterNotAllowed;
+      throw ApplicationFailure.nonRetryable(verdict.message, type);
+    }
+  };
+}

@@ -1,0 +1,13 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './database';
+
+export type Db = Kysely<Database>;
+
+// int8 (bigserial ids, counts) as strings would leak into JSON; our counts fit in a JS number.
+pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+
+export function connectDatabase(url: string, options: { maxConnections?: number } = {}): Db {
+  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

@@ -1,0 +1,138 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export type InvitationStatus = 'pending' | 'accepted' | 'declined' | 'revoked' | 'expired' | 'bounced' | 'failed';
+
+export interface TenantsTable {
+  id: string;
+  slug: string;
+  name: string;
+  invitations_enabled: Generated<boolean>;
+  default_ttl_days: Generated<number>;
+  reminder_days: Generated<number[]>;
+  allowed_redirect_hosts: Generated<string[]>;
+  home_url: string | null;
+  created_at: CreatedAt;
+}
+
+export interface UsersTable {
+  id: string;
+  tenant_id: string;
+  email: string;
+  email_canonical: string;
+  first_name: string | null;
+  last_name: string | null;
+  display_name: string | null;
+  external_id: string | null;
+  created_at: CreatedAt;
+}
+
+export interface RolesTable {
+  id: string;
+  tenant_id: string;
+  slug: string;
+  name: string;
+  rank: number;
+  created_at: CreatedAt;
+}
+
+export interface MembershipsTable {
+  tenant_id: string;
+  user_id: string;
+  role_id: string;
+  invitation_id: string | null;
+  created_at: CreatedAt;
+}
+
+export interface InvitationsTable {
+  id: string;
+  tenant_id: string;
+  email: string;
+  email_canonical: string;
+  invitee_user_id: string | null;
+  inviter_user_id: string;
+  role_id: string;
+  status: InvitationStatus;
+  failure_reason: string | null;
+  message: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  redirect_url: string | null;
+  language: string;
+  send_email: boolean;
+  origin: string;
+  expires_at: Timestamp;
+  reminders_sent: Generated<number>;
+  token_generation: Generated<number>;
+  workflow_id: string;
+  workflow_started_at: Timestamp | null;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  decided_at: Timestamp | null;
+}
+
+export interface InvitationTokensTable {
+  token_hash: string;
+  invitation_id: string;
+  generation: number;
+  created_at: CreatedAt;
+  consumed_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface EmailMessagesTable {
+  id: string;
+  invitation_id: string;
+  send_key: string;
+  kind: string;
+  recipient: string;
+  message_id: string;
+  status: 'sending' | 'sent';
+  attempts: Generated<number>;
+  provider_response: string | null;
+  created_at: CreatedAt;
+  sent_at: Timestamp | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  name: string;
+  key_hash: string;
+  created_at: CreatedAt;
+  revoked_at: Timestamp | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  invitation_id: string | null;
+  actor: string;
+  action: string;
+  data: ColumnType<Record<string, unknown>, string | undefined, never>;
+  created_at: CreatedAt;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  users: UsersTable;
+  roles: RolesTable;
+  memberships: MembershipsTable;
+  invitations: InvitationsTable;
+  invitation_tokens: InvitationTokensTable;
+  email_messages: EmailMessagesTable;
+  api_keys: ApiKeysTable;
+  audit_events: AuditEventsTable;
+}
+
+export type Tenant = Selectable<TenantsTable>;
+export type User = Selectable<UsersTable>;
+export type Role = Selectable<RolesTable>;
+export type Invitation = Selectable<InvitationsTable>;
+export type NewInvitation = Insertable<InvitationsTable>;
+export type AuditEvent = Selectable<AuditEventsTable>;

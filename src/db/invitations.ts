@@ -1,0 +1,89 @@
+import { sql } from 'kysely';
+import type { Db } from './connect';
+import type { Invitation, InvitationStatus, NewInvitation } from './database';
+
+export async function insertInvitation(db: Db, row: NewInvitation): Promise<Invitation> {
+  return db.insertInto('invitations').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findInvitation(db: Db, tenantId: string, id: string): Promise<Invitation | undefined> {
+  return db.selectFrom('invitations').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+}
+
+/** For activities, which act on an invitation by id alone. */
+export async function findInvitationById(db: Db, id: string): Promise<Invitation | undefined> {
+  return db.selectFrom('invitations').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findOpenInvitationByEmail(db: Db, tenantId: string, emailCanonical: string): Promise<Invitation | undefined> {
+  return db
+    .selectFrom('invitations')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('email_canonical', '=', emailCanonical)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+}
+
+export async function findInvitationByIdempotencyKey(db: Db, tenantId: string, key: string): Promise<Invitation | undefined> {
+  return db
+    .selectFrom('invitations')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('idempotency_key', '=', key)
+    .executeTakeFirst();
+}
+
+export interface ListInvitationsQuery {
+  tenantId: string;
+  status?: InvitationStatus;
+  emailCanonical?: string;
+  limit: number;
+  /** Continue after this (created_at, id), newest first. */
+  after?: { createdAt: Date; id: string };
+}
+
+export async function listInvitations(db: Db, q: ListInvitationsQuery): Promise<Invitation[]> {
+  let query = db.selectFrom('invitations').selectAll().where('tenant_id', '=', q.tenantId);
+  if (q.status) query = query.where('status', '=', q.status);
+  if (q.emailCanonical) query = query.where('email_canonical', '=', q.emailCanonical);
+  if (q.after) {
+    const { createdAt, id } = q.after;
+    query = query.where(sql<boolean>`(created_at, id) < (${createdAt}, ${id})`);
+  }
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+}
+
+/** Moves a pending invitation to its final status; a repeat, or a race lost to another decision, changes nothing. */
+export async function settleInvitation(
+  db: Db,
+  input: { id: string; status: InvitationStatus; reason: string | null; at: Date },
+): Promise<Invitation | undefined> {
+  return db
+    .updateTable('invitations')
+    .set({ status: input.status, failure_reason: input.reason, decided_at: input.at, updated_at: new Date() })
+    .where('id', '=', input.id)
+    .where('status', '=', 'pending')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function markWorkflowStarted(db: Db, id: string): Promise<void> {
+  await db.updateTable('invitations').set({ workflow_started_at: new Date() }).where('id', '=', id).execute();
+}
+
+export async function deleteInvitation(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('invitations').where('id', '=', id).execute();
+}
+
+/** Invitations written but never handed to Temporal: a crash between the insert and the workflow start. */
+export async function listUnstartedInvitations(db: Db, createdBefore: Date, limit: number): Promise<Invitation[]> {
+  return db
+    .selectFrom('invitations')
+    .selectAll()
+    .where('workflow_started_at', 'is', null)
+    .where('created_at', '<', createdBefore)
+    .orderBy('created_at')
+    .limit(limit)
+    .execute();
+}

@@ -1,0 +1,63 @@
+import type { Db } from './connect';
+
+export async function insertToken(db: Db, input: { invitationId: string; generation: number; tokenHash: string }): Promise<void> {
+  await db
+    .insertInto('invitation_tokens')
+    .values({ token_hash: input.tokenHash, invitation_id: input.invitationId, generation: input.generation })
+    .onConflict((oc) => oc.doNothing())
+    .execute();
+}
+
+export interface TokenRecord {
+  invitationId: string;
+  tenantId: string;
+  generation: number;
+  usable: boolean;
+}
+
+export async function findToken(db: Db, tokenHash: string): Promise<TokenRecord | undefined> {
+  const row = await db
+    .selectFrom('invitation_tokens')
+    .innerJoin('invitations', 'invitations.id', 'invitation_tokens.invitation_id')
+    .select([
+      'invitation_tokens.invitation_id',
+      'invitation_tokens.generation',
+      'invitation_tokens.consumed_at',
+      'invitation_tokens.revoked_at',
+      'invitations.tenant_id',
+      'invitations.status',
+      'invitations.expires_at',
+    ])
+    .where('invitation_tokens.token_hash', '=', tokenHash)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    invitationId: row.invitation_id,
+    tenantId: row.tenant_id,
+    generation: row.generation,
+    usable: row.consumed_at === null && row.revoked_at === null && row.status === 'pending' && row.expires_at > new Date(),
+  };
+}
+
+/** Older generations die when a new link is issued. */
+export async function revokeTokensBefore(db: Db, invitationId: string, generation: number, at: Date): Promise<void> {
+  await db
+    .updateTable('invitation_tokens')
+    .set({ revoked_at: at })
+    .where('invitation_id', '=', invitationId)
+    .where('generation', '<', generation)
+    .where('revoked_at', 'is', null)
+    .where('consumed_at', 'is', null)
+    .execute();
+}
+
+/** When an invitation is decided, its live link is consumed (accepted) or revoked (anything else). */
+export async function closeTokens(db: Db, invitationId: string, how: 'consumed' | 'revoked', at: Date): Promise<void> {
+  await db
+    .updateTable('invitation_tokens')
+    .set(how === 'consumed' ? { consumed_at: at } : { revoked_at: at })
+    .where('invitation_id', '=', invitationId)
+    .where('revoked_at', 'is', null)
+    .where('consumed_at', 'is', null)
+    .execute();
+}

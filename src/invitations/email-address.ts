@@ -1,0 +1,11 @@
+import { z } from 'zod';
+
+/** One canonical form per mailbox for uniqueness: case-folded. Dots and +tags are kept: they can be real. */
+export const canonicalEmail = (email: string): string => email.trim().toLowerCase();
+
+/** A single address; control characters (CR/LF header injection) are refused before the format check. */
+export const emailAddress = z
+  .string()
+  .max(254)
+  .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), { message: 'must not contain control characters' })
+  .pipe(z.email({ message: 'must be an email address' }));

@@ -1,0 +1,25 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+
+/**
+ * The accept-link token for one generation of an invitation. Derived (HMAC) rather than random so a retried email
+ * activity renders the very same link, and reminders can carry it again; only its SHA-256 is ever stored, and
+ * nothing but an invitation id and a generation number enters workflow history.
+ */
+export function tokenFor(secret: string, invitationId: string, generation: number): string {
+  return createHmac('sha256', secret).update(`invitation-token:${invitationId}:${generation}`).digest('base64url');
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function acceptUrl(publicBaseUrl: string, token: string): string {
+  return `${publicBaseUrl}/invite/${token}`;
+}
+
+/** Looks like a token we minted: 43 base64url characters. Anything else is refused before a database read. */
+export const tokenPattern = /^[A-Za-z0-9_-]{43}$/;
+
+export function newSecret(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}

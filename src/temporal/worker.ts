@@ -1,0 +1,64 @@
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import type { ActivityDeps } from '../../activities/deps';
+import { createActivities } from '../../activities/index';
+
+export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+let runtimeInstalled = false;
+
+/** Keep the SDK's own logging to warnings; our activities log what matters. */
+export function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new (class {
+    log() {}
+    trace() {}
+    debug() {}
+    info() {}
+    warn(message: string, meta?: unknown) {
+      process.stderr.write(`temporal-sdk warn: ${message} ${meta ? JSON.stringify(meta) : ''}\n`);
+    }
+    error(message: string, meta?: unknown) {
+      process.stderr.write(`temporal-sdk error: ${message} ${meta ? JSON.stringify(meta) : ''}\n`);
+    }
+  })() as never });
+}
+
+export async function bundleWorkflows(): Promise<WorkflowBundleOption> {
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: silentLogger });
+  return { code };
+}
+
+export interface WorkerOptions {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  workflowBundle?: WorkflowBundleOption;
+  /** Tests wrap activities to force failures the real ones cannot produce on demand. */
+  activities?: ReturnType<typeof createActivities>;
+  connection?: NativeConnection;
+}
+
+export async function createWorker(options: WorkerOptions): Promise<Worker> {
+  const connection = options.connection ?? (await NativeConnection.connect({ address: options.address }));
+  return Worker.create({
+    connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: options.activities ?? createActivities(options.deps),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath, bundlerOptions: {} }),
+  });
+}
+
+const silentLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error(message: string) {
+    process.stderr.write(`workflow bundler: ${message}\n`);
+  },
+};

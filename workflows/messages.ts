@@ -1,0 +1,71 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+
+// Message names and the workflow id format are a contract with running workflows: never rename them.
+
+export type InvitationStatus = 'pending' | 'accepted' | 'declined' | 'revoked' | 'expired' | 'bounced' | 'failed';
+
+export interface InvitationWorkflowInput {
+  invitationId: string;
+  tenantId: string;
+  /** Epoch milliseconds; the reminder schedule is laid out between these two. */
+  createdAt: number;
+  expiresAt: number;
+  /** Reminder points in days, given for a TTL of `reminderBasisDays`, scaled to this invitation's own TTL. */
+  reminderDays: number[];
+  reminderBasisDays: number;
+  sendEmail: boolean;
+}
+
+export interface InvitationState {
+  status: InvitationStatus;
+  failureReason: string | null;
+  expiresAt: string;
+  nextReminderAt: string | null;
+  remindersSent: number;
+  reminderTimes: string[];
+  tokenGeneration: number;
+}
+
+export interface AcceptArgs {
+  /** The generation of the token presented; a superseded link must not accept. */
+  tokenGeneration: number;
+}
+export interface AcceptResult {
+  redirectUrl: string | null;
+}
+export interface ActorArgs {
+  actor: string;
+  reason?: string;
+}
+export interface ResendArgs {
+  actor: string;
+  /** New expiry, epoch milliseconds. */
+  expiresAt?: number;
+}
+
+export const acceptUpdate = defineUpdate<AcceptResult, [AcceptArgs]>('accept');
+export const declineUpdate = defineUpdate<InvitationState, [ActorArgs]>('decline');
+export const revokeUpdate = defineUpdate<InvitationState, [ActorArgs]>('revoke');
+export const resendUpdate = defineUpdate<InvitationState, [ResendArgs]>('resend');
+export const stateQuery = defineQuery<InvitationState>('state');
+
+export const workflowIdFor = (invitationId: string): string => `invitation-${invitationId}`;
+
+/** ApplicationFailure types the API maps to problem+json. */
+export const FailureType = {
+  InviterNotAllowed: 'InviterNotAllowed',
+  InvitationsDisabled: 'InvitationsDisabled',
+  InvitationMissing: 'InvitationMissing',
+  NotPending: 'InvitationNotPending',
+  TokenSuperseded: 'TokenSuperseded',
+  EmailRejected: 'EmailRejected',
+  InvalidExpiry: 'InvalidExpiry',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+/** Refusals that end an invitation before anyone could accept it. */
+export const terminalRefusals: readonly string[] = [
+  FailureType.InviterNotAllowed,
+  FailureType.InvitationsDisabled,
+  FailureType.InvitationMissing,
+];
