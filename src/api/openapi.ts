@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { problems } from '../errors';
+import { problemType } from './problem';
+import { createInvitationBody, invitationView, listInvitationsQuery, problemSchema, resendBody, revokeBody, tokenBody } from './schemas';
+
+const json = (schema: z.ZodType, io: 'input' | 'output') => ({ 'application/json': { schema: z.toJSONSchema(schema, { io, unrepresentable: 'any' }) } });
+const problem = (...codes: (keyof typeof problems)[]) =>
+  Object.fromEntries(
+    codes.map((code) => [
+      String(problems[code].status),
+      { description: `${problems[code].title} (${problemType(code)})`, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+    ]),
+  );
+const ok = (description: string, schema: z.ZodType) => ({ description, content: json(schema, 'output') });
+const secured = [{ apiKey: [] }];
+const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+
+const listQuery = z.toJSONSchema(listInvitationsQuery, { io: 'input' }) as { properties: Record<string, object> };
+const invitationWithTimeline = invitationView.extend({
+  nextReminderAt: z.iso.datetime().nullable(),
+  timeline: z.array(z.object({ at: z.iso.datetime(), actor: z.string(), action: z.string(), data: z.record(z.string(), z.unknown()) })),
+});
+
+/** OpenAPI 3.1, generated from the same zod schemas that validate requests, so the two cannot drift. */
+export function openApiDocument(publicBaseUrl: string) {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Usher', version: '1', description: 'Invitations as durable Temporal workflows. Errors are RFC 9457 problem+json.' },
+    servers: [{ url: publicBaseUrl }],
+    components: {
+      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A tenant API key' } },
+      schemas: { Problem: z.toJSONSchema(problemSchema), Invitation: z.toJSONSchema(invitationView) },
+    },
+    paths: {
+      '/v1/invitations': {
+        post: {
+          summary: 'Invite someone',
+          security: secured,
+          parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } }],
+          requestBody: { required: true, content: json(createInvitationBody, 'input') },
+          responses: {
+            '201': ok('Created; `acceptUrl` only when sendEmail is false', invitationView.extend({ acceptUrl: z.string().optional() })),
+            ...problem('invalid-request', 'unauthorized', 'role-too-high', 'open-invitation-exists', 'payload-too-large', 'unsupported-media-type', 'idempotency-key-reused', 'temporal-unavailable'),
+          },
+        },
+        get: {
+          summary: 'List invitations, newest first',
+          security: secured,
+          parameters: Object.entries(listQuery.properties).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
+          responses: {
+            '200': ok('A page', z.object({ data: z.array(invitationView), nextCursor: z.string().nullable() })),
+            ...problem('invalid-request', 'unauthorized'),
+          },
+        },
+      },
+      '/v1/invitations/{id}': {
+        get: {
+          summary: 'One invitation with its timeline',
+          security: secured,
+          parameters: [idParameter],
+          responses: { '200': ok('The invitation', invitationWithTimeline), ...problem('unauthorized', 'not-found') },
+        },
+      },
+      '/v1/invitations/{id}/resend': {
+        post: {
+          summary: 'New link and email; the old link stops working',
+          security: secured,
+          parameters: [idParameter],
+          requestBody: { required: false, content: json(resendBody, 'input') },
+          responses: { '200': ok('Resent', invitationView), ...problem('unauthorized', 'not-found', 'invitation-not-pending') },
+        },
+      },
+      '/v1/invitations/{id}/revoke': {
+        post: {
+          summary: 'Withdraw a pending invitation',
+          security: secured,
+          parameters: [idParameter],
+          requestBody: { required: false, content: json(revokeBody, 'input') },
+          responses: { '200': ok('Revoked', invitationView), ...problem('unauthorized', 'not-found', 'invitation-not-pending') },
+        },
+      },
+      '/v1/invitations/lookup': {
+        get: {
+          summary: 'What an invitation link is for (invitee side, no API key)',
+          parameters: [{ name: 'token', in: 'query', required: true, schema: { type: 'string' } }],
+          responses: { '200': { description: 'The invitation as the invitee may see it' }, ...problem('token-not-found', 'token-gone') },
+        },
+      },
+      '/v1/invitations/accept': {
+        post: {
+          summary: 'Accept with the link token (invitee side)',
+          requestBody: { required: true, content: json(tokenBody, 'input') },
+          responses: { '200': { description: 'Accepted; redirectUrl if allowed' }, ...problem('token-not-found', 'token-gone', 'inviter-not-allowed') },
+        },
+      },
+      '/v1/invitations/decline': {
+        post: {
+          summary: 'Decline with the link token (invitee side)',
+          requestBody: { required: true, content: json(tokenBody, 'input') },
+          responses: { '200': { description: 'Declined' }, ...problem('token-not-found', 'token-gone') },
+        },
+      },
+      '/invite/{token}': {
+        get: { summary: 'HTML accept page; never consumes the token', responses: { '200': { description: 'HTML' } } },
+        post: { summary: 'Form post: decision=accept|decline', responses: { '303': { description: 'Redirect after accepting' }, '200': { description: 'HTML' } } },
+      },
+      '/healthz': { get: { summary: 'Process is up', responses: { '200': { description: 'ok' } } } },
+      '/readyz': { get: { summary: 'Database and Temporal reachable', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config';
+import { connectDatabase } from '../db/connect';
+import { migrateToLatest } from '../db/migrate';
+import { newSecret } from '../invitations/tokens';
+import { scheduleReconciler } from '../invitations/reconcile';
+import type { Logger } from '../log';
+import { apiDeps, closeServer, invitationDeps, listen, runWorker } from '../services';
+import { connectClient } from '../temporal/connect';
+import { quietRuntime } from '../temporal/worker';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import { startMailCatcher } from './mail-catcher';
+import { seedDemoTenant } from './seed';
+import { findTemporalCli, startTemporalDevServer } from './temporal-dev-server';
+
+/**
+ * Everything in one process tree: Temporal dev server (with UI), embedded PostgreSQL unless DATABASE_URL is set,
+ * migrations, the worker, the API, and a local SMTP outbox unless SMTP_URL is set. State lives in the data folder,
+ * so a restart keeps invitations, workflows, emails and the demo key.
+ */
+export async function runDev(config: Config, log: Logger): Promise<void> {
+  const dataDir = path.resolve(config.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const stops: (() => Promise<unknown> | void)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch((err) => log.warn('stop failed', { error: String(err) }));
+  };
+
+  try {
+    const temporal = await startTemporalDevServer({
+      cli: findTemporalCli(config.temporal.cli),
+      port: Number(config.temporal.address.split(':').at(-1)) || 7233,
+      uiPort: config.temporal.uiPort,
+      dbFile: path.join(dataDir, 'temporal.sqlite'),
+      namespace: config.temporal.namespace,
+    });
+    stops.push(() => temporal.stop());
+
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, "postgres"), port: 54329 });
+      stops.push(() => pg.stop());
+      databaseUrl = await pg.createDatabase('usher');
+    }
+    const db = connectDatabase(databaseUrl);
+    stops.push(() => db.destroy());
+    await migrateToLatest(db);
+
+    let smtpUrl = config.smtpUrl;
+    let outbox;
+    if (!smtpUrl) {
+      outbox = await startMailCatcher({ file: path.join(dataDir, 'outbox.jsonl'), port: 0 });
+      stops.push(() => outbox!.stop());
+      smtpUrl = outbox.url;
+    }
+
+    const tokenSecret = config.tokenSecret ?? (await persistedSecret(path.join(dataDir, 'token-secret'), () => newSecret()));
+    const apiKey = config.devApiKey ?? (await persistedSecret(path.join(dataDir, 'dev-api-key'), () => `usher_dev_${newSecret(18)}`));
+    const settings = { tokenSecret, publicBaseUrl: config.publicBaseUrl, taskQueue: config.temporal.taskQueue };
+    const { tenant } = await seedDemoTenant(db, { apiKey, publicBaseUrl: config.publicBaseUrl });
+
+    quietRuntime();
+    const worker = await runWorker({ db, smtpUrl, mailFrom: config.mailFrom, settings, address: temporal.address, namespace: config.temporal.namespace, log });
+    stops.push(() => worker.stop());
+
+    const client = await connectClient(temporal.address, config.temporal.namespace);
+    stops.push(() => client.connection.close());
+    const deps = invitationDeps(db, client, settings, log);
+    stops.push(scheduleReconciler(deps));
+    const server = await listen(apiDeps(deps, client, outbox), config.host, config.port);
+    stops.push(() => closeServer(server));
+
+    const base = config.publicBaseUrl;
+    process.stdout.write(
+      [
+        '',
+        'Usher is running.',
+        `  API          ${base}   (OpenAPI: ${base}/openapi.json)`,
+        `  Temporal UI  ${temporal.uiUrl ?? '(off)'}   (server ${temporal.address})`,
+        outbox ? `  Outbox       ${base}/dev/outbox` : `  SMTP         ${smtpUrl.replace(/\/\/[^@]*@/, '//***@')}`,
+        `  Database     ${config.databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL, data in ${path.join(dataDir, 'postgres')}`}`,
+        `  Tenant       ${tenant.name} (${tenant.slug}), roles: owner, admin, member`,
+        `  API key      ${apiKey}`,
+        '',
+        'Try it:',
+        `  curl -s ${base}/v1/invitations -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' \\`,
+        `    -d '{"email":"ada@example.com","role":"member","message":"Welcome aboard!"}'`,
+        '',
+        'Ctrl-C stops everything; data stays in ' + dataDir,
+        '',
+      ].join('\n'),
+    );
+
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+      worker.done.then(resolve, resolve);
+    });
+    process.stdout.write('\nStopping Usher...\n');
+  } finally {
+    await stopAll();
+  }
+}
+
+async function persistedSecret(file: string, make: () => string): Promise<string> {
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  const value = make();
+  await writeFile(file, `${value}\n`, { mode: 0o600 });
+  return value;
+}

@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import { recordAudit } from '../db/audit';
+import type { Invitation, Tenant } from '../db/database';
+import {
+  deleteInvitation,
+  findInvitationByIdempotencyKey,
+  findOpenInvitationByEmail,
+  insertInvitation,
+  markWorkflowStarted,
+} from '../db/invitations';
+import { findRoleById, findRoleBySlug, findTenant } from '../db/tenants';
+import { insertToken } from '../db/tokens';
+import { isMember } from '../db/users';
+import { UsherError } from '../errors';
+import { daysToMs } from '../../workflows/schedule';
+import { workflowIdFor, type InvitationWorkflowInput } from '../../workflows/messages';
+import type { InvitationDeps } from './deps';
+import { canonicalEmail } from './email-address';
+import { newId } from './ids';
+import { checkInviter, redirectAllowed } from './policy';
+import { acceptUrl, hashToken, tokenFor } from './tokens';
+
+export interface CreateInvitationCommand {
+  tenantId: string;
+  email: string;
+  role: { slug: string } | { id: string };
+  inviterUserId: string;
+  message?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  redirectUrl?: string | null;
+  language?: string | null;
+  expiresInDays?: number | null;
+  sendEmail: boolean;
+  /** Which front door the invitation came through: `api`, or a compat adapter's name. */
+  origin: string;
+  actor: string;
+  idempotencyKey?: string | null;
+}
+
+export interface CreatedInvitation {
+  invitation: Invitation;
+  /** Only for link-only invitations (`sendEmail: false`), where the caller delivers the link. */
+  acceptUrl: string | null;
+  /** True when an Idempotency-Key matched an earlier identical request. */
+  replayed: boolean;
+}
+
+/**
+ * The one create-invitation command. Checks everything that can be checked without side effects, then writes the
+ * row, its first token hash and an audit event in one transaction, then starts the workflow. If the start fails the
+ * row is deleted again, so a refused request leaves nothing behind; a crash between the two is repaired by the
+ * reconciler (reconcile.ts), because the workflow id is derived from the row.
+ */
+export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitationCommand): Promise<CreatedInvitation> {
+  const { db } = deps;
+  const requestHash = hashCommand(cmd);
+  if (cmd.idempotencyKey) {
+    const earlier = await findInvitationByIdempotencyKey(db, cmd.tenantId, cmd.idempotencyKey);
+    if (earlier) return replay(deps, earlier, requestHash);
+  }
+
+  const tenant = await findTenant(db, cmd.tenantId);
+  if (!tenant) throw new UsherError('not-found', 'no such tenant');
+  const role = 'id' in cmd.role ? await findRoleById(db, tenant.id, cmd.role.id) : await findRoleBySlug(db, tenant.id, cmd.role.slug);
+  if (!role) throw new UsherError('invalid-request', `unknown role: ${'id' in cmd.role ? cmd.role.id : cmd.role.slug}`, { field: 'role' });
+
+  const verdict = await checkInviter(db, { tenantId: tenant.id, inviterUserId: cmd.inviterUserId, roleRank: role.rank });
+  if (!verdict.ok) throw new UsherError(verdict.reason, verdict.message);
+  if (cmd.redirectUrl && !redirectAllowed(cmd.redirectUrl, tenant.allowed_redirect_hosts)) {
+    throw new UsherError('redirect-not-allowed', `redirect host is not allowed for this tenant: ${safeHost(cmd.redirectUrl)}`, { field: 'redirectUrl' });
+  }
+  const emailCanonical = canonicalEmail(cmd.email);
+  if (await isMember(db, tenant.id, emailCanonical)) {
+    throw new UsherError('already-member', `${cmd.email} is already a member of this tenant`);
+  }
+  const open = await findOpenInvitationByEmail(db, tenant.id, emailCanonical);
+  if (open) throw openInvitationExists(open);
+
+  const now = deps.clock();
+  const ttlDays = cmd.expiresInDays ?? tenant.default_ttl_days;
+  const id = newId(now.getTime());
+  let invitation: Invitation;
+  try {
+    invitation = await db.transaction().execute(async (tx) => {
+      const row = await insertInvitation(tx, {
+        id,
+        tenant_id: tenant.id,
+        email: cmd.email.trim(),
+        email_canonical: emailCanonical,
+        invitee_user_id: null,
+        inviter_user_id: cmd.inviterUserId,
+        role_id: role.id,
+        status: 'pending',
+        failure_reason: null,
+        message: cmd.message ?? null,
+        first_name: cmd.firstName ?? null,
+        last_name: cmd.lastName ?? null,
+        redirect_url: cmd.redirectUrl ?? null,
+        language: cmd.language ?? 'en',
+        send_email: cmd.sendEmail,
+        origin: cmd.origin,
+        expires_at: new Date(now.getTime() + daysToMs(ttlDays)),
+        workflow_id: workflowIdFor(id),
+        workflow_started_at: null,
+        idempotency_key: cmd.idempotencyKey ?? null,
+        request_hash: requestHash,
+        created_at: now,
+        updated_at: now,
+        decided_at: null,
+      });
+      await insertToken(tx, { invitationId: id, generation: 0, tokenHash: hashToken(tokenFor(deps.tokenSecret, id, 0)) });
+      await recordAudit(tx, {
+        tenantId: tenant.id,
+        invitationId: id,
+        actor: cmd.actor,
+        action: 'invitation.created',
+        data: { origin: cmd.origin, role: role.slug, sendEmail: cmd.sendEmail, expiresAt: row.expires_at.toISOString() },
+      });
+      return row;
+    });
+  } catch (err) {
+    // Two requests raced past the reads above; the unique indexes decide, and the loser answers as if it had read.
+    const constraint = (err as { code?: string; constraint?: string }).code === '23505' ? (err as { constraint?: string }).constraint : undefined;
+    if (constraint === 'invitations_idempotency' && cmd.idempotencyKey) {
+      const earlier = await findInvitationByIdempotencyKey(db, cmd.tenantId, cmd.idempotencyKey);
+      if (earlier) return replay(deps, earlier, requestHash);
+    }
+    if (constraint === 'invitations_one_pending') {
+      const existing = await findOpenInvitationByEmail(db, tenant.id, emailCanonical);
+      if (existing) throw openInvitationExists(existing);
+    }
+    throw err;
+  }
+
+  try {
+    await deps.workflows.start(workflowInput(invitation, tenant));
+  } catch (err) {
+    await deleteInvitation(db, id);
+    deps.log.error('workflow start failed; invitation rolled back', { invitationId: id, error: String(err) });
+    throw new UsherError('temporal-unavailable');
+  }
+  await markWorkflowStarted(db, id);
+  deps.log.info('invitation created', { invitationId: id, tenantId: tenant.id, origin: cmd.origin, role: role.slug });
+  return { invitation, acceptUrl: linkFor(deps, invitation), replayed: false };
+}
+
+export function workflowInput(invitation: Invitation, tenant: Tenant): InvitationWorkflowInput {
+  return {
+    invitationId: invitation.id,
+    tenantId: tenant.id,
+    createdAt: invitation.created_at.getTime(),
+    expiresAt: invitation.expires_at.getTime(),
+    reminderDays: tenant.reminder_days,
+    reminderBasisDays: tenant.default_ttl_days,
+    sendEmail: invitation.send_email,
+  };
+}
+
+function replay(deps: InvitationDeps, earlier: Invitation, requestHash: string): CreatedInvitation {
+  if (earlier.request_hash !== requestHash) {
+    throw new UsherError('idempotency-key-reused', 'this Idempotency-Key was already used with a different request', { invitationId: earlier.id });
+  }
+  return { invitation: earlier, acceptUrl: linkFor(deps, earlier), replayed: true };
+}
+
+function linkFor(deps: InvitationDeps, invitation: Invitation): string | null {
+  if (invitation.send_email || invitation.token_generation !== 0) return null;
+  return acceptUrl(deps.publicBaseUrl, tokenFor(deps.tokenSecret, invitation.id, 0));
+}
+
+function openInvitationExists(open: Invitation): UsherError {
+  return new UsherError('open-invitation-exists', `an open invitation (${open.id}) already exists for this email`, { invitationId: open.id });
+}
+
+function hashCommand(cmd: CreateInvitationCommand): string {
+  const { idempotencyKey: _key, actor: _actor, ...rest } = cmd;
+  return createHash('sha256').update(JSON.stringify(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)))).digest('hex');
+}
+
+function safeHost(url: string): string {
+  return URL.canParse(url) ? new URL(url).host : 'invalid URL';
+}
+

@@ -1,0 +1,58 @@
+import type { Invitation, Tenant } from '../db/database';
+import { findInvitationById } from '../db/invitations';
+import { findRoleById, findTenant } from '../db/tenants';
+import { findToken } from '../db/tokens';
+import { findUserById } from '../db/users';
+import { UsherError } from '../errors';
+import type { InvitationDeps } from './deps';
+import { redirectAllowed } from './policy';
+import { hashToken, tokenPattern } from './tokens';
+
+export interface InvitationForInvitee {
+  invitation: Invitation;
+  tenant: Tenant;
+  inviterName: string;
+  roleName: string;
+  tokenGeneration: number;
+}
+
+/**
+ * What a link holder may see. Unknown tokens are 404; tokens that were used, replaced, revoked or outlived their
+ * invitation are 410. Reading never consumes the token: link scanners open links too.
+ */
+export async function lookupByToken(deps: InvitationDeps, token: string): Promise<InvitationForInvitee> {
+  if (!tokenPattern.test(token)) throw new UsherError('token-not-found');
+  const record = await findToken(deps.db, hashToken(token));
+  if (!record) throw new UsherError('token-not-found');
+  if (!record.usable) throw new UsherError('token-gone');
+  const invitation = await findInvitationById(deps.db, record.invitationId);
+  const tenant = invitation && (await findTenant(deps.db, invitation.tenant_id));
+  if (!invitation || !tenant) throw new UsherError('token-not-found');
+  const [inviter, role] = await Promise.all([
+    findUserById(deps.db, tenant.id, invitation.inviter_user_id),
+    findRoleById(deps.db, tenant.id, invitation.role_id),
+  ]);
+  const inviterName = inviter ? [inviter.first_name, inviter.last_name].filter(Boolean).join(' ') || inviter.email : 'Someone';
+  return { invitation, tenant, inviterName, roleName: role?.name ?? 'member', tokenGeneration: record.generation };
+}
+
+export interface AcceptOutcome {
+  invitationId: string;
+  /** Where to send the invitee now: the invitation's redirect URL if its host is (still) allowed, else the tenant's home. */
+  redirectUrl: string | null;
+}
+
+export async function acceptByToken(deps: InvitationDeps, token: string): Promise<AcceptOutcome> {
+  const found = await lookupByToken(deps, token);
+  const { redirectUrl } = await deps.workflows.accept(found.invitation.id, { tokenGeneration: found.tokenGeneration });
+  const allowed = redirectUrl && redirectAllowed(redirectUrl, found.tenant.allowed_redirect_hosts) ? redirectUrl : null;
+  deps.log.info('invitation accepted', { invitationId: found.invitation.id, tenantId: found.tenant.id });
+  return { invitationId: found.invitation.id, redirectUrl: allowed ?? found.tenant.home_url };
+}
+
+export async function declineByToken(deps: InvitationDeps, token: string): Promise<{ invitationId: string }> {
+  const found = await lookupByToken(deps, token);
+  await deps.workflows.decline(found.invitation.id, { actor: 'invitee' });
+  deps.log.info('invitation declined', { invitationId: found.invitation.id, tenantId: found.tenant.id });
+  return { invitationId: found.invitation.id };
+}

@@ -1,0 +1,37 @@
+import type { Invitation } from '../db/database';
+import { findInvitation } from '../db/invitations';
+import { UsherError } from '../errors';
+import { daysToMs } from '../../workflows/schedule';
+import type { InvitationDeps } from './deps';
+import { acceptUrl, tokenFor } from './tokens';
+
+async function pendingInvitation(deps: InvitationDeps, tenantId: string, id: string): Promise<Invitation> {
+  const invitation = await findInvitation(deps.db, tenantId, id);
+  if (!invitation) throw new UsherError('not-found', 'no such invitation');
+  if (invitation.status !== 'pending') throw new UsherError('invitation-not-pending', `the invitation is ${invitation.status}`);
+  return invitation;
+}
+
+export async function revokeInvitation(deps: InvitationDeps, input: { tenantId: string; id: string; actor: string; reason?: string }): Promise<void> {
+  await pendingInvitation(deps, input.tenantId, input.id);
+  await deps.workflows.revoke(input.id, { actor: input.actor, reason: input.reason });
+  deps.log.info('invitation revoked', { invitationId: input.id, tenantId: input.tenantId });
+}
+
+/**
+ * A new link (the old one dies) and a new email, same invitation. For a link-only invitation the new link is
+ * returned instead, derived here from the generation the workflow reports, so it never enters history.
+ */
+export async function resendInvitation(
+  deps: InvitationDeps,
+  input: { tenantId: string; id: string; actor: string; expiresInDays?: number },
+): Promise<{ acceptUrl: string | null }> {
+  const invitation = await pendingInvitation(deps, input.tenantId, input.id);
+  const expiresAt = input.expiresInDays !== undefined ? deps.clock().getTime() + daysToMs(input.expiresInDays) : undefined;
+  const state = await deps.workflows.resend(input.id, { actor: input.actor, expiresAt });
+  deps.log.info('invitation resent', { invitationId: input.id, tenantId: input.tenantId, generation: state.tokenGeneration });
+  return {
+    acceptUrl: invitation.send_email ? null : acceptUrl(deps.publicBaseUrl, tokenFor(deps.tokenSecret, input.id, state.tokenGeneration)),
+  };
+}
+
