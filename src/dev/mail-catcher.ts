@@ -91,7 +91,7 @@ export async function startMailCatcher(options: { port?: number; file?: string; 
         const waiter = { match, resolve: (m: CaughtMessage) => { clearTimeout(timer); resolve(m); } };
         const timer = setTimeout(() => {
           waiters.delete(waiter);
-          reject(new Error(`no matching email within ${timeoutMs} ms (${caught.length} received)`));
+          reject(new Error(`no matching email within ${timeoutMs} ms; received: ${JSON.stringify(caught.map((m) => ({ to: m.to, subject: m.subject })))}`));
         }, timeoutMs);
         waiters.add(waiter);
       });

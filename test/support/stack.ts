@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { inject } from 'vitest';
+import type { Db } from '../../src/db/connect';
+import { type MailCatcher, startMailCatcher } from '../../src/dev/mail-catcher';
+import { freePort } from '../../src/dev/temporal-dev-server';
+import type { InvitationDeps } from '../../src/invitations/deps';
+import { createLogger } from '../../src/log';
+import { apiDeps, closeServer, invitationDeps, listen, runWorker, type RunningWorker } from '../../src/services';
+import { quietRuntime } from '../../src/temporal/worker';
+import { freshDatabase } from './database';
+import { createTestTenant, type TestTenant } from './tenants';
+
+export interface Stack {
+  baseUrl: string;
+  db: Db;
+  mail: MailCatcher;
+  client: Client;
+  deps: InvitationDeps;
+  tenant: TestTenant;
+  taskQueue: string;
+  /** fetch against the API with the tenant owner's key unless another is given. */
+  api(path: string, init?: RequestInit & { json?: unknown; key?: string | null }): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real stack for one test file: the run's Temporal dev server, a fresh PostgreSQL database, a loopback SMTP
+ * server, a worker on the file's own task queue, and the Koa app listening on a free port.
+ */
+export async function startStack(): Promise<Stack> {
+  const database = await freshDatabase();
+  const mail = await startMailCatcher();
+  const address = inject('temporalAddress');
+  const taskQueue = `usher-test-${randomBytes(4).toString('hex')}`;
+  const log = createLogger('silent');
+  const workflowBundle = { code: await readFile(inject('workflowBundlePath'), 'utf8') };
+
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const settings = { tokenSecret: randomBytes(32).toString('base64url'), publicBaseUrl: baseUrl, taskQueue };
+  const deps = invitationDeps(database.db, client, settings, log);
+  const server = await listen(apiDeps(deps, client), '127.0.0.1', port);
+
+  quietRuntime();
+  const nativeConnection = await NativeConnection.connect({ address });
+  const worker: RunningWorker = await runWorker({
+    db: database.db,
+    smtpUrl: mail.url,
+    mailFrom: 'Usher <invitations@usher.test>',
+    settings,
+    address,
+    namespace: 'default',
+    connection: nativeConnection,
+    workflowBundle,
+    log,
+  });
+  const tenant = await createTestTenant(database.db);
+
+  return {
+    baseUrl,
+    db: database.db,
+    mail,
+    client,
+    deps,
+    tenant,
+    taskQueue,
+    api(path, init = {}) {
+      const { json, key, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      const apiKey = key === undefined ? tenant.owner.apiKey : key;
+      if (apiKey) headers.set('authorization', `Bearer ${apiKey}`);
+      if (json !== undefined) headers.set('content-type', 'application/json');
+      return fetch(`${baseUrl}${path}`, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body, redirect: 'manual' });
+    },
+    async stop() {
+      await closeServer(server);
+      await worker.stop();
+      await nativeConnection.close();
+      await connection.close();
+      await mail.stop();
+      await database.drop();
+    },
+  };
+}
