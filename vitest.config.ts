@@ -10,5 +10,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     env: { LOG_LEVEL: 'silent' },
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
