@@ -28,8 +28,8 @@ export class UsherError extends Error {
   readonly code: ProblemCode;
   readonly extra: Record<string, unknown>;
 
-  constructor(code: ProblemCode, detail?: string, extra: Record<string, unknown> = {}) {
-    super(detail ?? problems[code].title);
+  constructor(code: ProblemCode, detail?: string, extra: Record<string, unknown> = {}, cause?: unknown) {
+    super(detail ?? problems[code].title, cause === undefined ? undefined : { cause });
     this.name = 'UsherError';
     this.code = code;
     this.extra = extra;

@@ -15,7 +15,7 @@ export interface TokenRecord {
   usable: boolean;
 }
 
-export async function findToken(db: Db, tokenHash: string): Promise<TokenRecord | undefined> {
+export async function findToken(db: Db, tokenHash: string, now: Date): Promise<TokenRecord | undefined> {
   const row = await db
     .selectFrom('invitation_tokens')
     .innerJoin('invitations', 'invitations.id', 'invitation_tokens.invitation_id')
@@ -35,7 +35,7 @@ export async function findToken(db: Db, tokenHash: string): Promise<TokenRecord 
     invitationId: row.invitation_id,
     tenantId: row.tenant_id,
     generation: row.generation,
-    usable: row.consumed_at === null && row.revoked_at === null && row.status === 'pending' && row.expires_at > new Date(),
+    usable: row.consumed_at === null && row.revoked_at === null && row.status === 'pending' && row.expires_at > now,
   };
 }
 

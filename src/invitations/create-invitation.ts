@@ -138,7 +138,7 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
   } catch (err) {
     await deleteInvitation(db, id);
     deps.log.error('workflow start failed; invitation rolled back', { invitationId: id, error: String(err) });
-    throw new UsherError('temporal-unavailable');
+    throw new UsherError('temporal-unavailable', undefined, {}, err);
   }
   await markWorkflowStarted(db, id);
   deps.log.info('invitation created', { invitationId: id, tenantId: tenant.id, origin: cmd.origin, role: role.slug });

@@ -22,7 +22,7 @@ export interface InvitationForInvitee {
  */
 export async function lookupByToken(deps: InvitationDeps, token: string): Promise<InvitationForInvitee> {
   if (!tokenPattern.test(token)) throw new UsherError('token-not-found');
-  const record = await findToken(deps.db, hashToken(token));
+  const record = await findToken(deps.db, hashToken(token), deps.clock());
   if (!record) throw new UsherError('token-not-found');
   if (!record.usable) throw new UsherError('token-gone');
   const invitation = await findInvitationById(deps.db, record.invitationId);

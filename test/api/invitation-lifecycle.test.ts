@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvitationStatusKey } from '../../workflows/search-attributes';
 import { sentTo } from '../support/mail';
-import { startStack, type Stack } from '../support/stack';
+import { body, startStack, type Stack } from '../support/stack';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -18,7 +18,7 @@ describe('an invitation, end to end over HTTP', () => {
       json: { email: 'Ada.Lovelace@Example.com', role: 'admin', message: 'Welcome <b>aboard</b>', redirectUrl: 'https://app.example.com/welcome' },
     });
     expect(created.status).toBe(201);
-    const invitation = await created.json();
+    const invitation = await body(created);
     expect(invitation).toMatchObject({ email: 'Ada.Lovelace@Example.com', status: 'pending', role: { slug: 'admin' } });
     expect(created.headers.get('location')).toBe(`/v1/invitations/${invitation.id}`);
 
@@ -62,7 +62,7 @@ describe('an invitation, end to end over HTTP', () => {
     expect(description.status.name).toBe('COMPLETED');
     expect(description.typedSearchAttributes.get(InvitationStatusKey)).toBe('accepted');
 
-    const read = await (await stack.api(`/v1/invitations/${invitation.id}`)).json();
+    const read = await body(await stack.api(`/v1/invitations/${invitation.id}`));
     expect(read.status).toBe('accepted');
     expect(read.timeline.map((e: { action: string }) => e.action)).toEqual([
       'invitation.created',

@@ -87,3 +87,6 @@ export async function startStack(): Promise<Stack> {
     },
   };
 }
+
+/** Response bodies in tests are checked by assertions, not by the compiler. */
+export const body = async (response: Response): Promise<any> => response.json();

@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { createActivities, type Activities } from '../../activities/index';
+import type { Db } from '../../src/db/connect';
+import { type MailCatcher, startMailCatcher } from '../../src/dev/mail-catcher';
+import { findTestServer } from '../../src/dev/temporal-dev-server';
+import { createSmtpMailer } from '../../src/email/mailer';
+import { compileTemplates } from '../../src/email/templates';
+import type { InvitationDeps } from '../../src/invitations/deps';
+import { createLogger } from '../../src/log';
+import { invitationWorkflows } from '../../src/temporal/invitation-client';
+import { quietRuntime } from '../../src/temporal/worker';
+import { searchAttributeKeys } from '../../workflows/search-attributes';
+import { freshDatabase } from './database';
+
+export interface TimeSkippingStack {
+  env: TestWorkflowEnvironment;
+  db: Db;
+  mail: MailCatcher;
+  deps: InvitationDeps;
+  taskQueue: string;
+  /** Aligns `deps.clock` with the test server, whose time runs ahead of the wall clock once tests skip. */
+  syncClock(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The time-skipping test server with a real worker running the real activities over a fresh PostgreSQL database and
+ * a loopback SMTP server: days of reminders and expiry pass in milliseconds. `wrap` lets a test force a failure the
+ * real activities cannot produce on demand.
+ */
+export async function startTimeSkippingStack(
+  options: { wrap?: (activities: Activities) => Activities; rejectRecipient?: (address: string) => boolean } = {},
+): Promise<TimeSkippingStack> {
+  quietRuntime();
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: findTestServer() } },
+  });
+  await registerSearchAttributes(env);
+  const database = await freshDatabase();
+  const mail = await startMailCatcher({ rejectRecipient: options.rejectRecipient });
+  const mailer = createSmtpMailer(mail.url, 'Usher <invitations@usher.test>');
+  const taskQueue = `usher-ts-${randomBytes(4).toString('hex')}`;
+  const tokenSecret = randomBytes(32).toString('base64url');
+  const publicBaseUrl = 'http://usher.test';
+  let offsetMs = 0;
+  const clock = () => new Date(Date.now() + offsetMs);
+  const activities = createActivities({ db: database.db, mailer, templates: await compileTemplates(), clock, tokenSecret, publicBaseUrl });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: { code: await readFile(inject('workflowBundlePath'), 'utf8') },
+    activities: options.wrap ? options.wrap(activities) : activities,
+  });
+  const running = worker.run();
+  const deps: InvitationDeps = {
+    db: database.db,
+    workflows: invitationWorkflows(env.client, taskQueue),
+    tokenSecret,
+    publicBaseUrl,
+    clock,
+    log: createLogger('silent'),
+  };
+  return {
+    env,
+    db: database.db,
+    mail,
+    deps,
+    taskQueue,
+    async syncClock() {
+      offsetMs = (await env.currentTimeMs()) - Date.now();
+    },
+    async stop() {
+      worker.shutdown();
+      await running;
+      mailer.close();
+      await mail.stop();
+      await env.teardown();
+      await database.drop();
+    },
+  };
+}
+
+/** The dev server registers them from its command line; the test server needs the operator API. */
+async function registerSearchAttributes(env: TestWorkflowEnvironment): Promise<void> {
+  const types: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+    KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    DATETIME: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  };
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(searchAttributeKeys.map((k) => [k.name, types[k.type]!])),
+  });
+}
+
+/** The token part of an accept link. */
+export const tokenOf = (link: string | null): string => {
+  if (!link) throw new Error('the email has no accept link');
+  return link.slice(link.lastIndexOf('/') + 1);
+};

@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { listEmailMessages } from '../../src/db/email-messages';
+import { findInvitationById } from '../../src/db/invitations';
+import { UsherError } from '../../src/errors';
+import { createInvitation } from '../../src/invitations/create-invitation';
+import { acceptByToken, declineByToken, lookupByToken } from '../../src/invitations/invitee-actions';
+import { resendInvitation, revokeInvitation } from '../../src/invitations/manage';
+import type { invitationWorkflow } from '../../workflows/invitation';
+import { stateQuery, workflowIdFor } from '../../workflows/messages';
+import { sentTo } from '../support/mail';
+import { addMember, createTestTenant, type TestTenant } from '../support/tenants';
+import { startTimeSkippingStack, type TimeSkippingStack, tokenOf } from '../support/time-skipping';
+
+const DAY = 24 * 60 * 60 * 1000;
+let stack: TimeSkippingStack;
+let tenant: TestTenant;
+beforeAll(async () => {
+  stack = await startTimeSkippingStack();
+  tenant = await createTestTenant(stack.db);
+});
+beforeEach(async () => {
+  await stack.syncClock();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+type Command = Parameters<typeof createInvitation>[1];
+const invite = (email: string, extra: Partial<Command> = {}) =>
+  createInvitation(stack.deps, {
+    tenantId: tenant.id,
+    email,
+    role: { slug: 'member' },
+    inviterUserId: tenant.owner.id,
+    sendEmail: true,
+    origin: 'test',
+    actor: 'test',
+    ...extra,
+  });
+const handleOf = (invitationId: string) => stack.env.client.workflow.getHandle<typeof invitationWorkflow>(workflowIdFor(invitationId));
+const membershipsOf = (email: string) =>
+  stack.db
+    .selectFrom('memberships')
+    .innerJoin('users', 'users.id', 'memberships.user_id')
+    .innerJoin('roles', 'roles.id', 'memberships.role_id')
+    .select('roles.slug')
+    .where('memberships.tenant_id', '=', tenant.id)
+    .where('users.email_canonical', '=', email)
+    .execute();
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected a refusal');
+    },
+    (err: unknown) => (err instanceof UsherError ? err.code : err),
+  );
+
+describe('the invitation workflow', () => {
+  it('accepted: grants the role exactly once and tells the inviter', async () => {
+    const { invitation } = await invite('accept@example.com', { role: { slug: 'admin' } });
+    const email = await stack.mail.waitFor(sentTo('accept@example.com'));
+    const outcome = await acceptByToken(stack.deps, tokenOf(email.acceptLink));
+    expect(outcome.invitationId).toBe(invitation.id);
+
+    const result = await handleOf(invitation.id).result();
+    expect(result.status).toBe('accepted');
+    expect(await membershipsOf('accept@example.com')).toEqual([{ slug: 'admin' }]);
+    const notice = await stack.mail.waitFor((m) => sentTo(tenant.owner.email)(m) && m.subject.includes('accept@example.com'));
+    expect(notice.subject).toBe('accept@example.com accepted your invitation');
+    // A second accept with the same link is refused and grants nothing more.
+    expect(await refusal(acceptByToken(stack.deps, tokenOf(email.acceptLink)))).toBe('token-gone');
+    expect(await membershipsOf('accept@example.com')).toHaveLength(1);
+  });
+
+  it('declined: no role, the link is dead, the workflow ends declined', async () => {
+    const { invitation } = await invite('decline@example.com');
+    const email = await stack.mail.waitFor(sentTo('decline@example.com'));
+    await declineByToken(stack.deps, tokenOf(email.acceptLink));
+    expect((await handleOf(invitation.id).result()).status).toBe('declined');
+    expect(await membershipsOf('decline@example.com')).toEqual([]);
+    expect(await refusal(lookupByToken(stack.deps, tokenOf(email.acceptLink)))).toBe('token-gone');
+    expect((await findInvitationById(stack.db, invitation.id))?.status).toBe('declined');
+  });
+
+  it('revoked: the link grants nothing afterwards', async () => {
+    const { invitation } = await invite('revoke@example.com');
+    const email = await stack.mail.waitFor(sentTo('revoke@example.com'));
+    await revokeInvitation(stack.deps, { tenantId: tenant.id, id: invitation.id, actor: 'test', reason: 'sent by mistake' });
+    expect((await handleOf(invitation.id).result()).status).toBe('revoked');
+    expect(await refusal(acceptByToken(stack.deps, tokenOf(email.acceptLink)))).toBe('token-gone');
+    expect(await membershipsOf('revoke@example.com')).toEqual([]);
+    const row = await findInvitationById(stack.db, invitation.id);
+    expect(row).toMatchObject({ status: 'revoked', failure_reason: 'sent by mistake' });
+  });
+
+  it('expired: three reminders at 2, 5 and 10 days of 14, then expiry and a notice to the inviter', async () => {
+    const { invitation } = await invite('expire@example.com');
+    const created = invitation.created_at.getTime();
+    const result = await handleOf(invitation.id).result();
+
+    expect(result.status).toBe('expired');
+    expect(result.remindersSent).toBe(3);
+    expect(result.reminderTimes.map((t) => (Date.parse(t) - created) / DAY)).toEqual([2, 5, 10]);
+    const received = stack.mail.messages().filter(sentTo('expire@example.com'));
+    expect(received.map((m) => m.subject.split(':')[0])).toEqual([
+      expect.stringContaining('invited you to'),
+      'Reminder',
+      'Reminder',
+      'Reminder',
+    ]);
+    // Every reminder carries the same, still valid, link until expiry.
+    expect(new Set(received.map((m) => m.acceptLink)).size).toBe(1);
+    const notice = await stack.mail.waitFor((m) => sentTo(tenant.owner.email)(m) && m.subject.includes('expire@example.com'));
+    expect(notice.subject).toBe('Your invitation to expire@example.com expired');
+
+    const row = await findInvitationById(stack.db, invitation.id);
+    expect(row).toMatchObject({ status: 'expired', reminders_sent: 3 });
+    expect(await refusal(lookupByToken(stack.deps, tokenOf(received[0]!.acceptLink)))).toBe('token-gone');
+    const reminders = await stack.db
+      .selectFrom('audit_events')
+      .select('data')
+      .where('invitation_id', '=', invitation.id)
+      .where('action', '=', 'email.reminder.sent')
+      .orderBy('id')
+      .execute();
+    expect(reminders.map((r) => (Date.parse(r.data.dueAt as string) - created) / DAY)).toEqual([2, 5, 10]);
+  });
+
+  it('scales the reminder schedule to the invitation’s own TTL', async () => {
+    const { invitation } = await invite('seven-days@example.com', { expiresInDays: 7 });
+    const result = await handleOf(invitation.id).result();
+    expect(result.status).toBe('expired');
+    expect(result.reminderTimes.map((t) => (Date.parse(t) - invitation.created_at.getTime()) / DAY)).toEqual([1, 2.5, 5]);
+  });
+
+  it('stops reminding once the invitation is accepted', async () => {
+    const { invitation } = await invite('late@example.com');
+    const email = await stack.mail.waitFor(sentTo('late@example.com'));
+    await stack.env.sleep('3 days');
+    const state = await handleOf(invitation.id).query(stateQuery);
+    expect(state.remindersSent).toBe(1);
+    expect(Date.parse(state.nextReminderAt!) - invitation.created_at.getTime()).toBe(5 * DAY);
+    await acceptByToken(stack.deps, tokenOf(email.acceptLink));
+    const result = await handleOf(invitation.id).result();
+    expect(result).toMatchObject({ status: 'accepted', remindersSent: 1, nextReminderAt: null });
+    expect(stack.mail.messages().filter(sentTo('late@example.com'))).toHaveLength(2);
+  });
+
+  it('resend rotates the token: a new link works, the old one is dead, the expiry moves', async () => {
+    const { invitation } = await invite('resend@example.com');
+    const first = await stack.mail.waitFor(sentTo('resend@example.com'));
+    await resendInvitation(stack.deps, { tenantId: tenant.id, id: invitation.id, actor: 'test', expiresInDays: 30 });
+    const second = await stack.mail.waitFor((m) => sentTo('resend@example.com')(m) && m.id !== first.id);
+    expect(second.acceptLink).not.toBe(first.acceptLink);
+    expect(await refusal(lookupByToken(stack.deps, tokenOf(first.acceptLink)))).toBe('token-gone');
+    expect(await refusal(acceptByToken(stack.deps, tokenOf(first.acceptLink)))).toBe('token-gone');
+
+    const state = await handleOf(invitation.id).query(stateQuery);
+    expect(state.tokenGeneration).toBe(1);
+    expect(Date.parse(state.expiresAt) - stack.deps.clock().getTime()).toBeGreaterThan(29 * DAY);
+    const row = await findInvitationById(stack.db, invitation.id);
+    expect(row?.expires_at.toISOString()).toBe(state.expiresAt);
+
+    await acceptByToken(stack.deps, tokenOf(second.acceptLink));
+    expect((await handleOf(invitation.id).result()).status).toBe('accepted');
+    expect(await membershipsOf('resend@example.com')).toEqual([{ slug: 'member' }]);
+  });
+
+  it('an inviter who lost the right before the accept grants nothing', async () => {
+    const inviter = await addMember(stack.db, { tenantId: tenant.id, roleId: tenant.roles.admin, email: 'demoted-admin@example.com' });
+    const { invitation } = await invite('too-late@example.com', { role: { slug: 'admin' }, inviterUserId: inviter.id });
+    const email = await stack.mail.waitFor(sentTo('too-late@example.com'));
+    await stack.db.updateTable('memberships').set({ role_id: tenant.roles.member }).where('user_id', '=', inviter.id).execute();
+
+    expect(await refusal(acceptByToken(stack.deps, tokenOf(email.acceptLink)))).toBe('inviter-not-allowed');
+    const result = await handleOf(invitation.id).result();
+    expect(result.status).toBe('failed');
+    expect(result.failureReason).toMatch(/may not grant/);
+    expect(await membershipsOf('too-late@example.com')).toEqual([]);
+    expect((await findInvitationById(stack.db, invitation.id))?.status).toBe('failed');
+  });
+
+  it('a link-only invitation sends no email and accepts through the returned URL', async () => {
+    const created = await invite('link-only@example.com', { sendEmail: false });
+    expect(created.acceptUrl).toMatch(/^http:\/\/usher\.test\/invite\//);
+    await acceptByToken(stack.deps, tokenOf(created.acceptUrl));
+    expect((await handleOf(created.invitation.id).result()).status).toBe('accepted');
+    expect(stack.mail.messages().filter(sentTo('link-only@example.com'))).toEqual([]);
+    expect(await listEmailMessages(stack.db, created.invitation.id)).toMatchObject([{ kind: 'notice.accepted' }]);
+  });
+});
