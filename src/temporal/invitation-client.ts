@@ -33,6 +33,8 @@ export interface InvitationWorkflows {
   state(invitationId: string): Promise<InvitationState>;
 }
 
+const START_DEADLINE_MS = 10_000;
+
 /** The only way the API and the compat adapters reach an invitation's workflow. */
 export function invitationWorkflows(client: Client, taskQueue: string): InvitationWorkflows {
   const handle = (id: string) => client.workflow.getHandle(workflowIdFor(id));
@@ -46,7 +48,8 @@ export function invitationWorkflows(client: Client, taskQueue: string): Invitati
   return {
     async start(input) {
       try {
-        await client.workflow.start<typeof invitationWorkflow>('invitationWorkflow', {
+        // A create request waits for the start, so it must not wait forever on an unreachable server.
+        await client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => client.workflow.start<typeof invitationWorkflow>('invitationWorkflow', {
           workflowId: workflowIdFor(input.invitationId),
           taskQueue,
           args: [input],
@@ -60,7 +63,7 @@ export function invitationWorkflows(client: Client, taskQueue: string): Invitati
             { key: ExpiresAtKey, value: new Date(input.expiresAt) },
           ],
           memo: { invitationId: input.invitationId, tenantId: input.tenantId },
-        });
+        }));
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) return;
         throw err;

@@ -1,0 +1,149 @@
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { listEmailMessages } from '../../src/db/email-messages';
+import { findInvitationById, insertInvitation } from '../../src/db/invitations';
+import { insertToken } from '../../src/db/tokens';
+import { UsherError } from '../../src/errors';
+import { createInvitation } from '../../src/invitations/create-invitation';
+import { newId } from '../../src/invitations/ids';
+import { startUnstartedInvitations } from '../../src/invitations/reconcile';
+import { hashToken, tokenFor } from '../../src/invitations/tokens';
+import { invitationWorkflows } from '../../src/temporal/invitation-client';
+import type { invitationWorkflow } from '../../workflows/invitation';
+import { workflowIdFor } from '../../workflows/messages';
+import { sentTo } from '../support/mail';
+import { createTestTenant, type TestTenant } from '../support/tenants';
+import { startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping';
+
+let stack: TimeSkippingStack;
+let tenant: TestTenant;
+let failNextSendAfterDelivery = false;
+
+beforeAll(async () => {
+  stack = await startTimeSkippingStack({
+    rejectRecipient: (address) => address.startsWith('bounce'),
+    // The real activity delivers the email, then the attempt "crashes" before Temporal hears of it: a lost ack.
+    wrap: (activities) => ({
+      ...activities,
+      async sendInvitationEmail(input) {
+        const result = await activities.sendInvitationEmail(input);
+        if (failNextSendAfterDelivery) {
+          failNextSendAfterDelivery = false;
+          throw new Error('worker lost its connection after the send');
+        }
+        return result;
+      },
+    }),
+  });
+  tenant = await createTestTenant(stack.db);
+});
+beforeEach(async () => {
+  await stack.syncClock();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const command = (email: string) => ({
+  tenantId: tenant.id,
+  email,
+  role: { slug: 'member' },
+  inviterUserId: tenant.owner.id,
+  sendEmail: true,
+  origin: 'test',
+  actor: 'test',
+});
+const handleOf = (id: string) => stack.env.client.workflow.getHandle<typeof invitationWorkflow>(workflowIdFor(id));
+
+async function until<T>(probe: () => Promise<T | undefined | false>, what: string): Promise<T> {
+  for (let i = 0; i < 100; i++) {
+    const value = await probe();
+    if (value) return value;
+    await stack.env.sleep('2 seconds');
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('when things go wrong', () => {
+  it('a retried send after a lost acknowledgement does not email twice', async () => {
+    failNextSendAfterDelivery = true;
+    const { invitation } = await createInvitation(stack.deps, command('retry@example.com'));
+    const [entry] = await until(async () => {
+      const rows = await listEmailMessages(stack.db, invitation.id);
+      return rows[0] && rows[0].attempts >= 2 && rows;
+    }, 'the retried send');
+    expect(entry).toMatchObject({ kind: 'invitation', status: 'sent', attempts: 2 });
+    await stack.env.sleep('1 minute');
+    const received = stack.mail.messages().filter(sentTo('retry@example.com'));
+    expect(received).toHaveLength(1);
+    expect(received[0]!.messageId).toBe(entry!.message_id);
+    const sentEvents = await stack.db
+      .selectFrom('audit_events')
+      .select('action')
+      .where('invitation_id', '=', invitation.id)
+      .where('action', '=', 'email.invitation.sent')
+      .execute();
+    expect(sentEvents).toHaveLength(1);
+    expect((await handleOf(invitation.id).query('state')) as { status: string }).toMatchObject({ status: 'pending' });
+  });
+
+  it('an address the mail server refuses ends the invitation as bounced', async () => {
+    const { invitation } = await createInvitation(stack.deps, command('bounce@example.com'));
+    const result = await handleOf(invitation.id).result();
+    expect(result.status).toBe('bounced');
+    expect(result.failureReason).toMatch(/refused bounce@example\.com/);
+    expect((await findInvitationById(stack.db, invitation.id))?.status).toBe('bounced');
+  });
+
+  it('with Temporal unreachable, create refuses and leaves no row behind', async () => {
+    const connection = await Connection.lazy({ address: '127.0.0.1:1' });
+    const deps = { ...stack.deps, workflows: invitationWorkflows(new Client({ connection }), stack.taskQueue) };
+    const before = await stack.db.selectFrom('invitations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const error = await createInvitation(deps, command('unreachable@example.com')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsherError);
+    expect((error as UsherError).code).toBe('temporal-unavailable');
+    const after = await stack.db.selectFrom('invitations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(after.n).toBe(before.n);
+    expect(await stack.db.selectFrom('invitation_tokens').selectAll().where('invitation_id', 'in', stack.db.selectFrom('invitations').select('id').where('email', '=', 'unreachable@example.com')).execute()).toEqual([]);
+    await connection.close();
+  }, 30_000);
+
+  it('an invitation written just before a crash gets its workflow from the reconciler', async () => {
+    // Exactly what createInvitation leaves if the process dies between its commit and the workflow start.
+    const id = newId();
+    const now = stack.deps.clock();
+    await insertInvitation(stack.db, {
+      id,
+      tenant_id: tenant.id,
+      email: 'crash@example.com',
+      email_canonical: 'crash@example.com',
+      invitee_user_id: null,
+      inviter_user_id: tenant.owner.id,
+      role_id: tenant.roles.member,
+      status: 'pending',
+      failure_reason: null,
+      message: null,
+      first_name: null,
+      last_name: null,
+      redirect_url: null,
+      language: 'en',
+      send_email: true,
+      origin: 'api',
+      expires_at: new Date(now.getTime() + 14 * 86_400_000),
+      workflow_id: workflowIdFor(id),
+      workflow_started_at: null,
+      idempotency_key: null,
+      request_hash: null,
+      created_at: new Date(now.getTime() - 120_000),
+      updated_at: now,
+      decided_at: null,
+    });
+    await insertToken(stack.db, { invitationId: id, generation: 0, tokenHash: hashToken(tokenFor(stack.deps.tokenSecret, id, 0)) });
+
+    expect(await startUnstartedInvitations(stack.deps)).toBe(1);
+    const email = await stack.mail.waitFor(sentTo('crash@example.com'));
+    expect(email.acceptLink).toContain(tokenFor(stack.deps.tokenSecret, id, 0));
+    expect((await findInvitationById(stack.db, id))?.workflow_started_at).not.toBeNull();
+    expect(await startUnstartedInvitations(stack.deps)).toBe(0);
+  });
+});
