@@ -75,7 +75,11 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
     throw new UsherError('already-member', `${cmd.email} is already a member of this tenant`);
   }
   const open = await findOpenInvitationByEmail(db, tenant.id, emailCanonical);
-  if (open) throw openInvitationExists(open);
+  if (open) {
+    // A retry that read its key before the first request committed finds the first request's invitation here.
+    if (cmd.idempotencyKey && open.idempotency_key === cmd.idempotencyKey) return replay(deps, open, requestHash);
+    throw openInvitationExists(open);
+  }
 
   const now = deps.clock();
   const ttlDays = cmd.expiresInDays ?? tenant.default_ttl_days;
@@ -122,7 +126,8 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
   } catch (err) {
     // Two requests raced past the reads above; the unique indexes decide, and the loser answers as if it had read.
     const constraint = (err as { code?: string; constraint?: string }).code === '23505' ? (err as { constraint?: string }).constraint : undefined;
-    if (constraint === 'invitations_idempotency' && cmd.idempotencyKey) {
+    // Either index can fire first for a concurrent retry with the same key, so the key is looked up on any conflict.
+    if (constraint && cmd.idempotencyKey) {
       const earlier = await findInvitationByIdempotencyKey(db, cmd.tenantId, cmd.idempotencyKey);
       if (earlier) return replay(deps, earlier, requestHash);
     }

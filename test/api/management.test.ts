@@ -120,19 +120,31 @@ describe('retrying a create with an Idempotency-Key', () => {
     expect(mailTo(address)).toHaveLength(1);
   });
 
-  it('returns the same invitation when the retry arrives while the first request is still running', async () => {
-    const address = fresh('idem-race');
-    const key = `race-${randomUUID()}`;
-    const request = { email: address, role: 'member' };
-    const responses = await Promise.all(Array.from({ length: 10 }, () => create(request, { headers: { 'idempotency-key': key } })));
-    const results = await Promise.all(responses.map(async (r) => ({ status: r.status, body: await body(r) })));
-    expect(results.map((r) => r.status), JSON.stringify(results.map((r) => r.body.type ?? r.body.id))).toEqual(Array(10).fill(201));
-    expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
-    expect(responses.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(9);
-    expect(await invitationRows(stack.tenant.id, address)).toHaveLength(1);
-    await stack.mail.waitFor(sentTo(address));
+  it('returns the same invitation when retries arrive while the first request is still running', async () => {
+    // A client that times out and retries races its own first request. The race is timing-dependent, so run a few bursts.
+    const bursts: { address: string; outcomes: string[]; replayed: number }[] = [];
+    for (let round = 0; round < 5; round++) {
+      const address = fresh('idem-race');
+      const key = `race-${randomUUID()}`;
+      const responses = await Promise.all(Array.from({ length: 10 }, () => create({ email: address, role: 'member' }, { headers: { 'idempotency-key': key } })));
+      const outcomes = await Promise.all(
+        responses.map(async (r) => {
+          const answer = await body(r);
+          return `${r.status} ${answer.id ?? answer.type}`;
+        }),
+      );
+      bursts.push({ address, outcomes, replayed: responses.filter((r) => r.headers.get('idempotent-replayed') === 'true').length });
+    }
+    for (const { address, outcomes, replayed } of bursts) {
+      const rows = await invitationRows(stack.tenant.id, address);
+      expect(rows).toHaveLength(1);
+      // Every answer is the one invitation: 201 with its id, nine of them marked as replays; never a 409.
+      expect(outcomes).toEqual(Array(10).fill(`201 ${rows[0]!.id}`));
+      expect(replayed).toBe(9);
+    }
+    for (const { address } of bursts) await stack.mail.waitFor(sentTo(address));
     await sleep(1000);
-    expect(mailTo(address)).toHaveLength(1);
+    for (const { address } of bursts) expect(mailTo(address)).toHaveLength(1);
   });
 });
 
@@ -221,7 +233,9 @@ describe('one invitation, read and managed over HTTP', () => {
       })
       .toEqual(['invitation.created', 'email.invitation.sent']);
     expect(read.status).toBe('pending');
-    expect(read.timeline[0]).toMatchObject({ action: 'invitation.created', actor: expect.stringMatching(/^api-key:/), at: invitation.createdAt });
+    expect(read.timeline[0]).toMatchObject({ action: 'invitation.created', actor: expect.stringMatching(/^api-key:/) });
+    // Audit times come from the database clock, the invitation's from the API's: close, not equal.
+    expect(Math.abs(Date.parse(read.timeline[0].at) - Date.parse(invitation.createdAt))).toBeLessThan(5_000);
     expect(read.timeline[1]).toMatchObject({ action: 'email.invitation.sent', actor: 'system' });
     // Tenant defaults: a 14-day invitation, reminded first after 2 days.
     const createdAt = Date.parse(invitation.createdAt);
