@@ -1,6 +1,6 @@
 import { displayName, loadInvitationContext } from './load';
 import { formatDate, renderEmail } from '../src/email/templates';
-import { acceptUrl, tokenFor } from '../src/invitations/tokens';
+import { invitationLink, tokenFor } from '../src/invitations/tokens';
 import type { ActivityDeps } from './deps';
 import { sendOnce } from './send-once';
 
@@ -22,7 +22,7 @@ export function sendInvitationEmailActivity(deps: ActivityDeps) {
     const { invitation, tenant, role, inviter } = await loadInvitationContext(deps.db, input.invitationId);
     // A reminder racing a decision must not reach someone who already answered.
     if (invitation.status !== 'pending') return 'skipped';
-    const link = acceptUrl(deps.publicBaseUrl, tokenFor(deps.tokenSecret, invitation.id, input.generation));
+    const link = invitationLink(deps.publicBaseUrl, invitation, tokenFor(deps.tokenSecret, invitation.id, input.generation));
     return sendOnce(deps, {
       invitation,
       sendKey: input.sendKey,
@@ -32,7 +32,7 @@ export function sendInvitationEmailActivity(deps: ActivityDeps) {
       render: () =>
         renderEmail(deps.templates, input.kind, {
           language: invitation.language,
-          inviterName: displayName(inviter),
+          inviterName: invitation.inviter_name ?? displayName(inviter),
           inviteeName: [invitation.first_name, invitation.last_name].filter(Boolean).join(' ') || invitation.email,
           inviteeEmail: invitation.email,
           tenantName: tenant.name,
@@ -40,8 +40,8 @@ export function sendInvitationEmailActivity(deps: ActivityDeps) {
           expiresOn: formatDate(invitation.expires_at, invitation.language),
           message: invitation.message,
           acceptUrl: link,
-          headerText: null,
-          footerText: null,
+          headerText: invitation.header_text,
+          footerText: invitation.footer_text,
         }),
       afterSent:
         input.kind === 'reminder'

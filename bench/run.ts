@@ -12,7 +12,7 @@ import { connectDatabase } from '../src/db/connect';
 import { migrateToLatest } from '../src/db/migrate';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { startMailCatcher } from '../src/dev/mail-catcher';
-import { seedDemoTenant } from '../src/dev/seed';
+import { newDevSecrets, seedDemoTenant } from '../src/dev/seed';
 import { findTemporalCli, freePort, startTemporalDevServer } from '../src/dev/temporal-dev-server';
 import { createLogger } from '../src/log';
 import { apiDeps, closeServer, invitationDeps, listen, runWorker } from '../src/services';
@@ -58,7 +58,7 @@ async function main() {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const apiKey = `usher_bench_${randomBytes(12).toString('hex')}`;
-  await seedDemoTenant(db, { apiKey, publicBaseUrl: baseUrl });
+  await seedDemoTenant(db, { secrets: newDevSecrets(apiKey), publicBaseUrl: baseUrl });
   const settings = { tokenSecret: randomBytes(32).toString('base64url'), publicBaseUrl: baseUrl, taskQueue: 'usher-bench' };
   const worker = await runWorker({ db, smtpUrl: mail.url, mailFrom: 'bench@usher.localhost', settings, address: temporal.address, namespace: 'default', log });
   const connection = await Connection.connect({ address: temporal.address });

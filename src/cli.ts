@@ -9,7 +9,7 @@ import { quietRuntime } from './temporal/worker';
 
 const usage = `usage: usher <command>
   dev              everything locally: Temporal dev server + UI, embedded PostgreSQL, worker, API, mail outbox
-  api              the HTTP API (needs DATABASE_URL, TEMPORAL_ADDRESS, TOKEN_SECRET)
+  api              the HTTP API (needs DATABASE_URL, TEMPORAL_ADDRESS, TOKEN_SECRET; USHER_ADMIN_TOKEN opens /v1/tenants)
   worker           the Temporal worker (needs DATABASE_URL, TEMPORAL_ADDRESS, SMTP_URL, TOKEN_SECRET)
   migrate [--down] database migrations (needs DATABASE_URL)`;
 
@@ -42,7 +42,7 @@ async function main(argv: string[]): Promise<void> {
       const client = await connectClient(c.temporal.address, c.temporal.namespace);
       const deps = invitationDeps(db, client, { tokenSecret: c.tokenSecret, publicBaseUrl: c.publicBaseUrl, taskQueue: c.temporal.taskQueue }, log);
       const stopReconciler = scheduleReconciler(deps);
-      const server = await listen(apiDeps(deps, client), c.host, c.port);
+      const server = await listen(apiDeps(deps, client, undefined, c.adminToken), c.host, c.port);
       log.info('api listening', { host: c.host, port: c.port, publicBaseUrl: c.publicBaseUrl });
       await untilSignal();
       stopReconciler();

@@ -26,6 +26,7 @@ export const configSchema = z.object({
     message: 'TOKEN_SECRET must be at least 32 characters',
   }),
   USHER_DEV_API_KEY: optionalString,
+  USHER_ADMIN_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 24, { message: 'USHER_ADMIN_TOKEN must be at least 24 characters' }),
   USHER_DATA_DIR: z.string().default('.usher'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
@@ -40,6 +41,8 @@ export interface Config {
   port: number;
   tokenSecret?: string;
   devApiKey?: string;
+  /** Operator credential for creating and listing tenants (`/v1/tenants`); unset = that surface is closed. */
+  adminToken?: string;
   dataDir: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -70,6 +73,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     tokenSecret: e.TOKEN_SECRET,
     devApiKey: e.USHER_DEV_API_KEY,
+    adminToken: e.USHER_ADMIN_TOKEN,
     dataDir: e.USHER_DATA_DIR,
     logLevel: e.LOG_LEVEL,
   };

@@ -31,10 +31,11 @@ export function invitationDeps(db: Db, client: Client, settings: CoreSettings, l
   };
 }
 
-export function apiDeps(deps: InvitationDeps, client: Client, outbox?: MailCatcher): ApiDeps {
+export function apiDeps(deps: InvitationDeps, client: Client, outbox?: MailCatcher, adminToken?: string): ApiDeps {
   return {
     ...deps,
     outbox,
+    adminToken,
     readiness: {
       database: () => sql`select 1`.execute(deps.db),
       temporal: () => client.connection.withDeadline(Date.now() + 2500, () => client.workflowService.getSystemInfo({})),

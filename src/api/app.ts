@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Koa, { type Context, type Next } from 'koa';
 import Router from '@koa/router';
+import { compatRoutes } from '../compat/index';
 import type { Logger } from '../log';
 import type { ApiDeps } from './deps';
 import { openApiDocument } from './openapi';
@@ -8,6 +9,7 @@ import { problemMiddleware } from './problem';
 import { acceptPageRoutes } from './routes/accept-page';
 import { healthRoutes } from './routes/health';
 import { invitationRoutes, inviteeRoutes } from './routes/invitations';
+import { managementRoutes } from './routes/management';
 import { outboxRoutes } from './routes/outbox';
 
 export function createApp(deps: ApiDeps): Koa {
@@ -26,7 +28,7 @@ export function createApp(deps: ApiDeps): Koa {
     ctx.body = { name: 'usher', openapi: '/openapi.json', health: '/healthz', ready: '/readyz' };
   });
 
-  const routers = [meta, healthRoutes(deps), inviteeRoutes(deps), invitationRoutes(deps), acceptPageRoutes(deps)];
+  const routers = [meta, healthRoutes(deps), inviteeRoutes(deps), invitationRoutes(deps), managementRoutes(deps), acceptPageRoutes(deps), ...compatRoutes(deps)];
   if (deps.outbox) routers.push(outboxRoutes(deps.outbox));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods({ throw: true }));
   return app;

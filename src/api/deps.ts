@@ -6,4 +6,6 @@ export interface ApiDeps extends InvitationDeps {
   readiness: Record<string, () => Promise<unknown>>;
   /** Set by `usher dev` only: the local mail catch-all shown at /dev/outbox. */
   outbox?: MailCatcher;
+  /** Operator token for `/v1/tenants`; undefined closes that surface. */
+  adminToken?: string;
 }

@@ -14,6 +14,14 @@ export interface TenantsTable {
   reminder_days: Generated<number[]>;
   allowed_redirect_hosts: Generated<string[]>;
   home_url: string | null;
+  default_role_slug: Generated<string>;
+  mendix_environment_uuid: string | null;
+  quickbase_dbid: string | null;
+  quickbase_requires_app_token: Generated<boolean>;
+  akana_requires_csrf: Generated<boolean>;
+  royalti_workspace_id: string | null;
+  /** HS256 secret, or a PEM public key, that verifies Royalti bearer JWTs. */
+  royalti_jwt_key: string | null;
   created_at: CreatedAt;
 }
 
@@ -73,6 +81,13 @@ export interface InvitationsTable {
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
   decided_at: Timestamp | null;
+  header_text: ColumnType<string | null, string | null | undefined, string | null>;
+  footer_text: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Where the email link points (SAP's sourceUrl), with `token` added as a query parameter; else Usher's page. */
+  link_base_url: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A display name given by the caller (SAP's inviterName) instead of the inviter user's own. */
+  inviter_name: ColumnType<string | null, string | null | undefined, string | null>;
+  batch_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface InvitationTokensTable {
@@ -118,7 +133,55 @@ export interface AuditEventsTable {
   created_at: CreatedAt;
 }
 
+export type CompatCredentialKind =
+  | 'mendix-environment'
+  | 'quickbase-user-token'
+  | 'quickbase-password'
+  | 'quickbase-ticket'
+  | 'quickbase-app-token'
+  | 'sap-client'
+  | 'akana-session';
+
+export interface CompatCredentialsTable {
+  id: string;
+  tenant_id: string;
+  kind: CompatCredentialKind;
+  lookup: string;
+  secret_hash: string | null;
+  user_id: string | null;
+  data: ColumnType<Record<string, unknown>, string | undefined, string>;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface InvitationBatchesTable {
+  id: string;
+  tenant_id: string;
+  inviter_user_id: string;
+  status: 'running' | 'completed';
+  total: number;
+  idempotency_key: string | null;
+  created_at: CreatedAt;
+  completed_at: Timestamp | null;
+}
+
+export type BatchRowResult = 'created' | 'duplicate' | 'invalid' | 'already-member' | 'failed';
+
+export interface InvitationBatchRowsTable {
+  batch_id: string;
+  row_number: number;
+  input: ColumnType<Record<string, unknown>, string, string>;
+  result: BatchRowResult | null;
+  reason: string | null;
+  invitation_id: string | null;
+  processed_at: Timestamp | null;
+}
+
 export interface Database {
+  compat_credentials: CompatCredentialsTable;
+  invitation_batches: InvitationBatchesTable;
+  invitation_batch_rows: InvitationBatchRowsTable;
   tenants: TenantsTable;
   users: UsersTable;
   roles: RolesTable;

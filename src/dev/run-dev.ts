@@ -12,7 +12,7 @@ import { connectClient } from '../temporal/connect';
 import { quietRuntime } from '../temporal/worker';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { startMailCatcher } from './mail-catcher';
-import { seedDemoTenant } from './seed';
+import { newDevSecrets, seedDemoTenant } from './seed';
 import { findTemporalCli, startTemporalDevServer } from './temporal-dev-server';
 
 /**
@@ -58,8 +58,11 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
 
     const tokenSecret = config.tokenSecret ?? (await persistedSecret(path.join(dataDir, 'token-secret'), () => newSecret()));
     const apiKey = config.devApiKey ?? (await persistedSecret(path.join(dataDir, 'dev-api-key'), () => `usher_dev_${newSecret(18)}`));
+    const secrets = { ...(await persistedJson(path.join(dataDir, 'dev-secrets.json'), () => newDevSecrets())), apiKey };
     const settings = { tokenSecret, publicBaseUrl: config.publicBaseUrl, taskQueue: config.temporal.taskQueue };
-    const { tenant } = await seedDemoTenant(db, { apiKey, publicBaseUrl: config.publicBaseUrl });
+    const { tenant, credentials } = await seedDemoTenant(db, { secrets, publicBaseUrl: config.publicBaseUrl });
+    const credentialsFile = path.join(dataDir, 'dev-credentials.json');
+    await writeFile(credentialsFile, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
 
     quietRuntime();
     const worker = await runWorker({ db, smtpUrl, mailFrom: config.mailFrom, settings, address: temporal.address, namespace: config.temporal.namespace, log });
@@ -69,7 +72,8 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
     stops.push(() => client.connection.close());
     const deps = invitationDeps(db, client, settings, log);
     stops.push(scheduleReconciler(deps));
-    const server = await listen(apiDeps(deps, client, outbox), config.host, config.port);
+    const adminToken = config.adminToken ?? (await persistedSecret(path.join(dataDir, 'admin-token'), () => `usher_admin_${newSecret(24)}`));
+    const server = await listen(apiDeps(deps, client, outbox, adminToken), config.host, config.port);
     stops.push(() => closeServer(server));
 
     const base = config.publicBaseUrl;
@@ -83,6 +87,10 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
         `  Database     ${config.databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL, data in ${path.join(dataDir, 'postgres')}`}`,
         `  Tenant       ${tenant.name} (${tenant.slug}), roles: owner, admin, member`,
         `  API key      ${apiKey}`,
+        `  Admin token  ${adminToken}   (operators: /v1/tenants)`,
+        `  Seed APIs    Mendix ${credentials.mendix.endpoint}, Quickbase ${base}/db/${credentials.quickbase.dbid}, SAP ${credentials.sap.endpoint},`,
+        `               Akana ${credentials.akana.endpoint}, Royalti ${credentials.royalti.endpoint}`,
+        `               credentials for each: ${credentialsFile}`,
         '',
         'Try it:',
         `  curl -s ${base}/v1/invitations -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' \\`,
@@ -102,6 +110,13 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
   } finally {
     await stopAll();
   }
+}
+
+async function persistedJson<T>(file: string, make: () => T): Promise<T> {
+  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as T;
+  const value = make();
+  await writeFile(file, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  return value;
 }
 
 async function persistedSecret(file: string, make: () => string): Promise<string> {

@@ -18,13 +18,21 @@ import type { InvitationDeps } from './deps';
 import { canonicalEmail } from './email-address';
 import { newId } from './ids';
 import { checkInviter, redirectAllowed } from './policy';
-import { acceptUrl, hashToken, tokenFor } from './tokens';
+import { hashToken, invitationLink, tokenFor } from './tokens';
 
 export interface CreateInvitationCommand {
   tenantId: string;
   email: string;
-  role: { slug: string } | { id: string };
+  /** Absent: the tenant's default role. */
+  role?: { slug: string } | { id: string };
   inviterUserId: string;
+  /** A display name for the inviter in the email, instead of the inviter user's own (SAP's inviterName). */
+  inviterName?: string | null;
+  headerText?: string | null;
+  footerText?: string | null;
+  /** A public page of the product the email link points to, with `token` added (SAP's sourceUrl). */
+  linkBaseUrl?: string | null;
+  batchId?: string | null;
   message?: string | null;
   firstName?: string | null;
   lastName?: string | null;
@@ -62,13 +70,16 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
 
   const tenant = await findTenant(db, cmd.tenantId);
   if (!tenant) throw new UsherError('not-found', 'no such tenant');
-  const role = 'id' in cmd.role ? await findRoleById(db, tenant.id, cmd.role.id) : await findRoleBySlug(db, tenant.id, cmd.role.slug);
-  if (!role) throw new UsherError('invalid-request', `unknown role: ${'id' in cmd.role ? cmd.role.id : cmd.role.slug}`, { field: 'role' });
+  const wanted = cmd.role ?? { slug: tenant.default_role_slug };
+  const role = 'id' in wanted ? await findRoleById(db, tenant.id, wanted.id) : await findRoleBySlug(db, tenant.id, wanted.slug);
+  if (!role) throw new UsherError('invalid-request', `unknown role: ${'id' in wanted ? wanted.id : wanted.slug}`, { field: 'role' });
 
   const verdict = await checkInviter(db, { tenantId: tenant.id, inviterUserId: cmd.inviterUserId, roleRank: role.rank });
   if (!verdict.ok) throw new UsherError(verdict.reason, verdict.message);
-  if (cmd.redirectUrl && !redirectAllowed(cmd.redirectUrl, tenant.allowed_redirect_hosts)) {
-    throw new UsherError('redirect-not-allowed', `redirect host is not allowed for this tenant: ${safeHost(cmd.redirectUrl)}`, { field: 'redirectUrl' });
+  for (const [field, url] of [['redirectUrl', cmd.redirectUrl], ['linkBaseUrl', cmd.linkBaseUrl]] as const) {
+    if (url && !redirectAllowed(url, tenant.allowed_redirect_hosts)) {
+      throw new UsherError('redirect-not-allowed', `${field} host is not allowed for this tenant: ${safeHost(url)}`, { field });
+    }
   }
   const emailCanonical = canonicalEmail(cmd.email);
   if (await isMember(db, tenant.id, emailCanonical)) {
@@ -112,6 +123,11 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
         created_at: now,
         updated_at: now,
         decided_at: null,
+        header_text: cmd.headerText ?? null,
+        footer_text: cmd.footerText ?? null,
+        link_base_url: cmd.linkBaseUrl ?? null,
+        inviter_name: cmd.inviterName ?? null,
+        batch_id: cmd.batchId ?? null,
       });
       await insertToken(tx, { invitationId: id, generation: 0, tokenHash: hashToken(tokenFor(deps.tokenSecret, id, 0)) });
       await recordAudit(tx, {
@@ -171,7 +187,7 @@ function replay(deps: InvitationDeps, earlier: Invitation, requestHash: string):
 
 function linkFor(deps: InvitationDeps, invitation: Invitation): string | null {
   if (invitation.send_email || invitation.token_generation !== 0) return null;
-  return acceptUrl(deps.publicBaseUrl, tokenFor(deps.tokenSecret, invitation.id, 0));
+  return invitationLink(deps.publicBaseUrl, invitation, tokenFor(deps.tokenSecret, invitation.id, 0));
 }
 
 function openInvitationExists(open: Invitation): UsherError {

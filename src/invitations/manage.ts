@@ -3,7 +3,7 @@ import { findInvitation } from '../db/invitations';
 import { UsherError } from '../errors';
 import { daysToMs } from '../../workflows/schedule';
 import type { InvitationDeps } from './deps';
-import { acceptUrl, tokenFor } from './tokens';
+import { invitationLink, tokenFor } from './tokens';
 
 async function pendingInvitation(deps: InvitationDeps, tenantId: string, id: string): Promise<Invitation> {
   const invitation = await findInvitation(deps.db, tenantId, id);
@@ -31,7 +31,7 @@ export async function resendInvitation(
   const state = await deps.workflows.resend(input.id, { actor: input.actor, expiresAt });
   deps.log.info('invitation resent', { invitationId: input.id, tenantId: input.tenantId, generation: state.tokenGeneration });
   return {
-    acceptUrl: invitation.send_email ? null : acceptUrl(deps.publicBaseUrl, tokenFor(deps.tokenSecret, input.id, state.tokenGeneration)),
+    acceptUrl: invitation.send_email ? null : invitationLink(deps.publicBaseUrl, invitation, tokenFor(deps.tokenSecret, input.id, state.tokenGeneration)),
   };
 }
 

@@ -17,6 +17,14 @@ export function acceptUrl(publicBaseUrl: string, token: string): string {
   return `${publicBaseUrl}/invite/${token}`;
 }
 
+/** The link an invitee gets: Usher's own accept page, or the product's page (`link_base_url`) with `token` added. */
+export function invitationLink(publicBaseUrl: string, invitation: { link_base_url: string | null }, token: string): string {
+  if (!invitation.link_base_url) return acceptUrl(publicBaseUrl, token);
+  const url = new URL(invitation.link_base_url);
+  url.searchParams.set('token', token);
+  return url.toString();
+}
+
 /** Looks like a token we minted: 43 base64url characters. Anything else is refused before a database read. */
 export const tokenPattern = /^[A-Za-z0-9_-]{43}$/;
 

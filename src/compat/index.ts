@@ -1,0 +1,15 @@
+import type Router from '@koa/router';
+import type { ApiDeps } from '../api/deps';
+import { akanaRoutes } from './akana';
+import { mendixRoutes } from './mendix';
+import { quickbaseRoutes } from './quickbase';
+import { royaltiRoutes } from './royalti';
+import { sapRoutes } from './sap';
+
+/**
+ * The five seed APIs at their original paths. Each adapter only translates: its request into the same
+ * createInvitation command the /v1 API uses, and the result or error back into the original's shape.
+ */
+export function compatRoutes(deps: ApiDeps): Router[] {
+  return [mendixRoutes(deps), quickbaseRoutes(deps), sapRoutes(deps), akanaRoutes(deps), royaltiRoutes(deps)];
+}
