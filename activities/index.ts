@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './deps';
+import { editInvitationActivity } from './edit-invitation';
 import { finishInvitationActivity } from './finish-invitation';
 import { grantRoleActivity } from './grant-role';
 import { notifyInviterActivity } from './notify-inviter';
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     grantRole: grantRoleActivity(deps),
     finishInvitation: finishInvitationActivity(deps),
     notifyInviter: notifyInviterActivity(deps),
+    editInvitation: editInvitationActivity(deps),
   };
 }
 

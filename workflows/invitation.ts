@@ -13,6 +13,8 @@ import {
   type ActorArgs,
   acceptUpdate,
   declineUpdate,
+  type EditArgs,
+  editUpdate,
   FailureType,
   type InvitationState,
   type InvitationStatus,
@@ -167,6 +169,28 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
       }),
     {
       validator: (args: ResendArgs) => {
+        refuseUnlessOpen();
+        if (args.expiresAt !== undefined && args.expiresAt <= Date.now()) {
+          throw ApplicationFailure.create({ type: FailureType.InvalidExpiry, message: 'the new expiry must be in the future', nonRetryable: true });
+        }
+      },
+    },
+  );
+
+  setHandler(
+    editUpdate,
+    (args: EditArgs) =>
+      decide(async () => {
+        await data.editInvitation({ invitationId, actor: args.actor, roleId: args.roleId ?? null, expiresAt: args.expiresAt ?? null, message: args.message });
+        if (args.expiresAt !== undefined) {
+          expiresAt = args.expiresAt;
+          scheduleVersion++;
+          upsertSearchAttributes([{ key: ExpiresAtKey, value: new Date(expiresAt) }]);
+        }
+        return state();
+      }),
+    {
+      validator: (args: EditArgs) => {
         refuseUnlessOpen();
         if (args.expiresAt !== undefined && args.expiresAt <= Date.now()) {
           throw ApplicationFailure.create({ type: FailureType.InvalidExpiry, message: 'the new expiry must be in the future', nonRetryable: true });

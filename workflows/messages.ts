@@ -43,10 +43,19 @@ export interface ResendArgs {
   expiresAt?: number;
 }
 
+export interface EditArgs {
+  actor: string;
+  roleId?: string;
+  /** New expiry, epoch milliseconds. */
+  expiresAt?: number;
+  message?: string | null;
+}
+
 export const acceptUpdate = defineUpdate<AcceptResult, [AcceptArgs]>('accept');
 export const declineUpdate = defineUpdate<InvitationState, [ActorArgs]>('decline');
 export const revokeUpdate = defineUpdate<InvitationState, [ActorArgs]>('revoke');
 export const resendUpdate = defineUpdate<InvitationState, [ResendArgs]>('resend');
+export const editUpdate = defineUpdate<InvitationState, [EditArgs]>('edit');
 export const stateQuery = defineQuery<InvitationState>('state');
 
 export const workflowIdFor = (invitationId: string): string => `invitation-${invitationId}`;

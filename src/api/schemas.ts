@@ -25,6 +25,14 @@ export const createInvitationBody = z
 
 export const tokenBody = z.object({ token: z.string().min(1).max(200) }).strict();
 export const resendBody = z.object({ expiresInDays: z.number().int().min(1).max(365).optional() }).strict();
+export const editBody = z
+  .object({
+    role: z.string().min(1).max(100).optional(),
+    expiresInDays: z.number().int().min(1).max(365).optional(),
+    message: text(5000).nullable().optional(),
+  })
+  .strict()
+  .refine((v) => Object.keys(v).length > 0, { message: 'give at least one of role, expiresInDays, message' });
 export const revokeBody = z.object({ reason: text(500).optional() }).strict();
 
 export const invitationStatus = z.enum(['pending', 'accepted', 'declined', 'revoked', 'expired', 'bounced', 'failed']);

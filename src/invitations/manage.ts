@@ -1,5 +1,7 @@
 import type { Invitation } from '../db/database';
 import { findInvitation } from '../db/invitations';
+import { findRoleBySlug } from '../db/tenants';
+import { checkInviter } from './policy';
 import { UsherError } from '../errors';
 import { daysToMs } from '../../workflows/schedule';
 import type { InvitationDeps } from './deps';
@@ -35,3 +37,25 @@ export async function resendInvitation(
   };
 }
 
+
+/**
+ * Edits a pending invitation in place through its workflow (role, expiry, message); the audit log keeps what it was.
+ * A new role is checked against the inviter's rank now, and again at accept.
+ */
+export async function editInvitation(
+  deps: InvitationDeps,
+  input: { tenantId: string; id: string; actor: string; role?: string; expiresInDays?: number; message?: string | null },
+): Promise<void> {
+  const invitation = await pendingInvitation(deps, input.tenantId, input.id);
+  let roleId: string | undefined;
+  if (input.role !== undefined) {
+    const role = await findRoleBySlug(deps.db, input.tenantId, input.role);
+    if (!role) throw new UsherError('invalid-request', `unknown role: ${input.role}`, { field: 'role' });
+    const verdict = await checkInviter(deps.db, { tenantId: input.tenantId, inviterUserId: invitation.inviter_user_id, roleRank: role.rank });
+    if (!verdict.ok) throw new UsherError(verdict.reason, verdict.message);
+    roleId = role.id;
+  }
+  const expiresAt = input.expiresInDays !== undefined ? deps.clock().getTime() + daysToMs(input.expiresInDays) : undefined;
+  await deps.workflows.edit(input.id, { actor: input.actor, roleId, expiresAt, message: input.message });
+  deps.log.info('invitation edited', { invitationId: input.id, tenantId: input.tenantId });
+}

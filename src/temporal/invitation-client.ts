@@ -13,6 +13,8 @@ import {
   type ActorArgs,
   acceptUpdate,
   declineUpdate,
+  type EditArgs,
+  editUpdate,
   FailureType,
   type InvitationState,
   type InvitationWorkflowInput,
@@ -30,6 +32,7 @@ export interface InvitationWorkflows {
   decline(invitationId: string, args: ActorArgs): Promise<InvitationState>;
   revoke(invitationId: string, args: ActorArgs): Promise<InvitationState>;
   resend(invitationId: string, args: ResendArgs): Promise<InvitationState>;
+  edit(invitationId: string, args: EditArgs): Promise<InvitationState>;
   state(invitationId: string): Promise<InvitationState>;
 }
 
@@ -73,6 +76,7 @@ export function invitationWorkflows(client: Client, taskQueue: string): Invitati
     decline: (id, args) => update(id, () => handle(id).executeUpdate(declineUpdate, { args: [args] })),
     revoke: (id, args) => update(id, () => handle(id).executeUpdate(revokeUpdate, { args: [args] })),
     resend: (id, args) => update(id, () => handle(id).executeUpdate(resendUpdate, { args: [args] })),
+    edit: (id, args) => update(id, () => handle(id).executeUpdate(editUpdate, { args: [args] })),
     state: (id) => handle(id).query(stateQuery),
   };
 }

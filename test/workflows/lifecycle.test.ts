@@ -4,7 +4,7 @@ import { findInvitationById } from '../../src/db/invitations';
 import { UsherError } from '../../src/errors';
 import { createInvitation } from '../../src/invitations/create-invitation';
 import { acceptByToken, declineByToken, lookupByToken } from '../../src/invitations/invitee-actions';
-import { resendInvitation, revokeInvitation } from '../../src/invitations/manage';
+import { editInvitation, resendInvitation, revokeInvitation } from '../../src/invitations/manage';
 import type { invitationWorkflow } from '../../workflows/invitation';
 import { stateQuery, workflowIdFor } from '../../workflows/messages';
 import { sentTo } from '../support/mail';
@@ -187,5 +187,39 @@ describe('the invitation workflow', () => {
     expect((await handleOf(created.invitation.id).result()).status).toBe('accepted');
     expect(stack.mail.messages().filter(sentTo('link-only@example.com'))).toEqual([]);
     expect(await listEmailMessages(stack.db, created.invitation.id)).toMatchObject([{ kind: 'notice.accepted' }]);
+  });
+
+  it('an edit changes role, expiry and message in place, keeps the history, and the accept grants the new role', async () => {
+    const inviter = await addMember(stack.db, { tenantId: tenant.id, roleId: tenant.roles.admin, email: 'editing-admin@example.com' });
+    const { invitation } = await invite('edited@example.com', { inviterUserId: inviter.id, message: 'first words' });
+    const email = await stack.mail.waitFor(sentTo('edited@example.com'));
+
+    expect(await refusal(editInvitation(stack.deps, { tenantId: tenant.id, id: invitation.id, actor: 'test', role: 'owner' }))).toBe('role-too-high');
+    await editInvitation(stack.deps, { tenantId: tenant.id, id: invitation.id, actor: 'test', role: 'admin', expiresInDays: 3, message: 'second words' });
+
+    const state = await handleOf(invitation.id).query(stateQuery);
+    expect(Date.parse(state.expiresAt) - stack.deps.clock().getTime()).toBeLessThanOrEqual(3 * DAY);
+    expect(Date.parse(state.expiresAt) - stack.deps.clock().getTime()).toBeGreaterThan(3 * DAY - 60_000);
+    const row = await findInvitationById(stack.db, invitation.id);
+    expect(row).toMatchObject({ role_id: tenant.roles.admin, message: 'second words', expires_at: new Date(state.expiresAt) });
+    const edits = await stack.db.selectFrom('audit_events').select('data').where('invitation_id', '=', invitation.id).where('action', '=', 'invitation.edited').execute();
+    expect(edits).toHaveLength(1);
+    expect(edits[0]!.data).toMatchObject({ roleId: { from: tenant.roles.member, to: tenant.roles.admin }, message: { from: 'first words', to: 'second words' } });
+
+    await acceptByToken(stack.deps, tokenOf(email.acceptLink));
+    expect((await handleOf(invitation.id).result()).status).toBe('accepted');
+    expect(await membershipsOf('edited@example.com')).toEqual([{ slug: 'admin' }]);
+  });
+
+  it('a shortened expiry ends the invitation at the new time', async () => {
+    const { invitation } = await invite('shortened@example.com');
+    await editInvitation(stack.deps, { tenantId: tenant.id, id: invitation.id, actor: 'test', expiresInDays: 1 });
+    const result = await handleOf(invitation.id).result();
+    expect(result.status).toBe('expired');
+    // The reminder schedule follows the new, shorter life: 2/14, 5/14 and 10/14 of it.
+    const life = Date.parse(result.expiresAt) - invitation.created_at.getTime();
+    expect(result.reminderTimes.map((t) => Math.round(((Date.parse(t) - invitation.created_at.getTime()) / life) * 14))).toEqual([2, 5, 10]);
+    const expiredAt = (await findInvitationById(stack.db, invitation.id))!.decided_at!.getTime();
+    expect(Math.abs(expiredAt - Date.parse(result.expiresAt))).toBeLessThan(1000);
   });
 });

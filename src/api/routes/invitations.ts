@@ -6,14 +6,14 @@ import { findUserByEmail, findUserById } from '../../db/users';
 import { UsherError } from '../../errors';
 import { createInvitation } from '../../invitations/create-invitation';
 import { canonicalEmail } from '../../invitations/email-address';
-import { resendInvitation, revokeInvitation } from '../../invitations/manage';
+import { editInvitation, resendInvitation, revokeInvitation } from '../../invitations/manage';
 import { acceptByToken, declineByToken, lookupByToken } from '../../invitations/invitee-actions';
 import { timelineOf, toViews } from '../../invitations/views';
 import type { ApiDeps } from '../deps';
 import { requireApiKey } from '../auth';
 import { parse, readJson } from '../body';
 import { decodeCursor, encodeCursor } from '../cursor';
-import { createInvitationBody, idempotencyKey, idParam, listInvitationsQuery, resendBody, revokeBody, tokenBody } from '../schemas';
+import { createInvitationBody, editBody, idempotencyKey, idParam, listInvitationsQuery, resendBody, revokeBody, tokenBody } from '../schemas';
 
 const principalOf = (ctx: Context): ApiKeyPrincipal => ctx.state.principal as ApiKeyPrincipal;
 const actorOf = (ctx: Context): string => `api-key:${principalOf(ctx).keyId}`;
@@ -120,6 +120,15 @@ export function invitationRoutes(deps: ApiDeps): Router {
     const invitation = await findInvitation(deps.db, principalOf(ctx).tenantId, id);
     const [view] = await toViews(deps.db, invitation ? [invitation] : []);
     ctx.body = { ...view, ...(acceptUrl ? { acceptUrl } : {}) };
+  });
+
+  router.patch('/:id', async (ctx) => {
+    const id = parse(idParam, ctx.params.id);
+    const body = await readJson(ctx, editBody);
+    await editInvitation(deps, { tenantId: principalOf(ctx).tenantId, id, actor: actorOf(ctx), ...body });
+    const invitation = await findInvitation(deps.db, principalOf(ctx).tenantId, id);
+    const [view] = await toViews(deps.db, invitation ? [invitation] : []);
+    ctx.body = view;
   });
 
   router.post('/:id/revoke', async (ctx) => {

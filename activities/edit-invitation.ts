@@ -1,0 +1,45 @@
+import { recordAudit } from '../src/db/audit';
+import type { ActivityDeps } from './deps';
+
+/**
+ * Applies an edit of a pending invitation and records what changed (before and after) in the audit log, in one
+ * transaction. Repeating it with the same values changes nothing further but the audit line, which a retry after a
+ * lost acknowledgement can duplicate; the invitation itself stays right.
+ */
+export function editInvitationActivity({ db, clock }: ActivityDeps) {
+  return async function editInvitation(input: {
+    invitationId: string;
+    actor: string;
+    roleId: string | null;
+    expiresAt: number | null;
+    message?: string | null;
+  }): Promise<void> {
+    await db.transaction().execute(async (tx) => {
+      const before = await tx
+        .selectFrom('invitations')
+        .select(['tenant_id', 'role_id', 'expires_at', 'message', 'status'])
+        .where('id', '=', input.invitationId)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      if (before.status !== 'pending') return;
+      const changes = {
+        ...(input.roleId !== null ? { role_id: input.roleId } : {}),
+        ...(input.expiresAt !== null ? { expires_at: new Date(input.expiresAt) } : {}),
+        ...(input.message !== undefined ? { message: input.message } : {}),
+      };
+      if (Object.keys(changes).length === 0) return;
+      await tx.updateTable('invitations').set({ ...changes, updated_at: clock() }).where('id', '=', input.invitationId).execute();
+      await recordAudit(tx, {
+        tenantId: before.tenant_id,
+        invitationId: input.invitationId,
+        actor: input.actor,
+        action: 'invitation.edited',
+        data: {
+          ...(input.roleId !== null ? { roleId: { from: before.role_id, to: input.roleId } } : {}),
+          ...(input.expiresAt !== null ? { expiresAt: { from: before.expires_at.toISOString(), to: new Date(input.expiresAt).toISOString() } } : {}),
+          ...(input.message !== undefined ? { message: { from: before.message, to: input.message } } : {}),
+        },
+      });
+    });
+  };
+}
