@@ -3,6 +3,7 @@ import { editInvitationActivity } from './edit-invitation';
 import { finishInvitationActivity } from './finish-invitation';
 import { grantRoleActivity } from './grant-role';
 import { notifyInviterActivity } from './notify-inviter';
+import { completeBatchActivity, processBatchChunkActivity } from './process-batch';
 import { provisionInviteeActivity } from './provision-invitee';
 import { rotateTokenActivity } from './rotate-token';
 import { sendInvitationEmailActivity } from './send-invitation-email';
@@ -21,6 +22,8 @@ export function createActivities(deps: ActivityDeps) {
     finishInvitation: finishInvitationActivity(deps),
     notifyInviter: notifyInviterActivity(deps),
     editInvitation: editInvitationActivity(deps),
+    processBatchChunk: processBatchChunkActivity(deps),
+    completeBatch: completeBatchActivity(deps),
   };
 }
 

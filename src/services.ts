@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
 import { createApp } from './api/app';
@@ -80,6 +80,9 @@ export async function runWorker(options: {
 }): Promise<RunningWorker> {
   const mailer = createSmtpMailer(options.smtpUrl, options.mailFrom);
   const templates = await compileTemplates();
+  // Bulk rows start invitation workflows from inside an activity, so the worker holds a client too.
+  const clientConnection = await Connection.connect({ address: options.address });
+  const client = new Client({ connection: clientConnection, namespace: options.namespace });
   const worker = await createWorker({
     address: options.address,
     namespace: options.namespace,
@@ -93,9 +96,13 @@ export async function runWorker(options: {
       clock: () => new Date(),
       tokenSecret: options.settings.tokenSecret,
       publicBaseUrl: options.settings.publicBaseUrl,
+      invitations: invitationDeps(options.db, client, options.settings, options.log),
     },
   });
-  const done = worker.run().finally(() => mailer.close());
+  const done = worker.run().finally(async () => {
+    mailer.close();
+    await clientConnection.close();
+  });
   options.log.info('worker running', { taskQueue: options.settings.taskQueue });
   return {
     worker,

@@ -1,1 +1,2 @@
 export { invitationWorkflow } from './invitation';
+export { invitationBatchWorkflow } from './invitation-batch';

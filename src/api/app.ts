@@ -7,6 +7,7 @@ import type { ApiDeps } from './deps';
 import { openApiDocument } from './openapi';
 import { problemMiddleware } from './problem';
 import { acceptPageRoutes } from './routes/accept-page';
+import { batchRoutes } from './routes/batches';
 import { healthRoutes } from './routes/health';
 import { invitationRoutes, inviteeRoutes } from './routes/invitations';
 import { managementRoutes } from './routes/management';
@@ -28,7 +29,7 @@ export function createApp(deps: ApiDeps): Koa {
     ctx.body = { name: 'usher', openapi: '/openapi.json', health: '/healthz', ready: '/readyz' };
   });
 
-  const routers = [meta, healthRoutes(deps), inviteeRoutes(deps), invitationRoutes(deps), managementRoutes(deps), acceptPageRoutes(deps), ...compatRoutes(deps)];
+  const routers = [meta, healthRoutes(deps), inviteeRoutes(deps), batchRoutes(deps), invitationRoutes(deps), managementRoutes(deps), acceptPageRoutes(deps), ...compatRoutes(deps)];
   if (deps.outbox) routers.push(outboxRoutes(deps.outbox));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods({ throw: true }));
   return app;

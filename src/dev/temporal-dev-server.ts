@@ -37,14 +37,27 @@ export interface DevServer {
  * The official `temporal server start-dev`: SQLite in `dbFile` (so workflows survive a restart), Usher's search
  * attributes registered, the Web UI on `uiPort` (0 turns it off).
  */
-export async function startTemporalDevServer(options: {
+export interface DevServerOptions {
   cli: string;
   port?: number;
   uiPort?: number;
   dbFile?: string;
   namespace?: string;
   log?: (line: string) => void;
-}): Promise<DevServer> {
+}
+
+export async function startTemporalDevServer(options: DevServerOptions): Promise<DevServer> {
+  // A port picked as free can be taken before the server binds it; with a picked port, try again with another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (options.port || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startOnce(options: DevServerOptions): Promise<DevServer> {
   const port = options.port || (await freePort());
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', options.namespace ?? 'default', '--log-level', 'warn'];
   if (options.uiPort) args.push('--ui-port', String(options.uiPort));
@@ -61,12 +74,17 @@ export async function startTemporalDevServer(options: {
   process.once('exit', killOnExit);
   let output = '';
   const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
+    output = output.length < 8000 ? output + chunk.toString() : output;
     options.log?.(chunk.toString());
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  await waitForPort(port, child, () => output);
+  try {
+    await waitForPort(port, child, () => output);
+  } catch (err) {
+    process.off('exit', killOnExit);
+    throw err;
+  }
   return {
     address: `127.0.0.1:${port}`,
     uiUrl: options.uiPort ? `http://localhost:${options.uiPort}` : null,

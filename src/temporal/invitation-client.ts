@@ -7,6 +7,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { UsherError } from '../errors';
 import type { invitationWorkflow } from '../../workflows/invitation';
+import { batchWorkflowIdFor, type InvitationBatchInput, type invitationBatchWorkflow } from '../../workflows/invitation-batch';
 import {
   type AcceptArgs,
   type AcceptResult,
@@ -34,6 +35,7 @@ export interface InvitationWorkflows {
   resend(invitationId: string, args: ResendArgs): Promise<InvitationState>;
   edit(invitationId: string, args: EditArgs): Promise<InvitationState>;
   state(invitationId: string): Promise<InvitationState>;
+  startBatch(input: InvitationBatchInput): Promise<void>;
 }
 
 const START_DEADLINE_MS = 10_000;
@@ -78,6 +80,17 @@ export function invitationWorkflows(client: Client, taskQueue: string): Invitati
     resend: (id, args) => update(id, () => handle(id).executeUpdate(resendUpdate, { args: [args] })),
     edit: (id, args) => update(id, () => handle(id).executeUpdate(editUpdate, { args: [args] })),
     state: (id) => handle(id).query(stateQuery),
+    async startBatch(input) {
+      await client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
+        client.workflow.start<typeof invitationBatchWorkflow>('invitationBatchWorkflow', {
+          workflowId: batchWorkflowIdFor(input.batchId),
+          taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        }),
+      );
+    },
   };
 }
 

@@ -49,14 +49,6 @@ export async function startTimeSkippingStack(
   const publicBaseUrl = 'http://usher.test';
   let offsetMs = 0;
   const clock = () => new Date(Date.now() + offsetMs);
-  const activities = createActivities({ db: database.db, mailer, templates: await compileTemplates(), clock, tokenSecret, publicBaseUrl });
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { code: await readFile(inject('workflowBundlePath'), 'utf8') },
-    activities: options.wrap ? options.wrap(activities) : activities,
-  });
-  const running = worker.run();
   const deps: InvitationDeps = {
     db: database.db,
     workflows: invitationWorkflows(env.client, taskQueue),
@@ -65,6 +57,14 @@ export async function startTimeSkippingStack(
     clock,
     log: createLogger('silent'),
   };
+  const activities = createActivities({ db: database.db, mailer, templates: await compileTemplates(), clock, tokenSecret, publicBaseUrl, invitations: deps });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: { code: await readFile(inject('workflowBundlePath'), 'utf8') },
+    activities: options.wrap ? options.wrap(activities) : activities,
+  });
+  const running = worker.run();
   return {
     env,
     db: database.db,

@@ -1,0 +1,41 @@
+import { heartbeat } from '@temporalio/activity';
+import { completeBatch, findBatchById, pendingBatchRows } from '../src/db/batches';
+import { processBatchRow } from '../src/invitations/bulk';
+import { canonicalEmail } from '../src/invitations/email-address';
+import type { ActivityDeps } from './deps';
+
+const PARALLEL_ROWS = 4;
+
+export function processBatchChunkActivity(deps: ActivityDeps) {
+  return async function processBatchChunk(input: { batchId: string; from: number; to: number }): Promise<void> {
+    const batch = await findBatchById(deps.db, input.batchId);
+    if (!batch) return;
+    const rows = await pendingBatchRows(deps.db, input.batchId, input.from, input.to);
+    const scope = { id: batch.id, tenantId: batch.tenant_id, inviterUserId: batch.inviter_user_id };
+    // Rows for one address share a lane and keep their order, so the first is created and the later ones are the
+    // duplicates, as a person reading the file would expect.
+    const lanes: (typeof rows)[] = Array.from({ length: PARALLEL_ROWS }, () => []);
+    for (const row of rows) lanes[laneOf(row.input.email, PARALLEL_ROWS)]!.push(row);
+    await Promise.all(
+      lanes.map(async (lane) => {
+        for (const row of lane) {
+          await processBatchRow(deps.invitations, scope, row.row_number, row.input);
+          heartbeat();
+        }
+      }),
+    );
+  };
+}
+
+function laneOf(email: unknown, lanes: number): number {
+  const key = typeof email === 'string' ? canonicalEmail(email) : '';
+  let hash = 0;
+  for (let i = 0; i < key.length; i++) hash = (hash * 31 + key.charCodeAt(i)) >>> 0;
+  return hash % lanes;
+}
+
+export function completeBatchActivity({ db, clock }: ActivityDeps) {
+  return async function completeBatchRun(input: { batchId: string }): Promise<void> {
+    await completeBatch(db, input.batchId, clock());
+  };
+}

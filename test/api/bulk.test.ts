@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addMember } from '../support/tenants';
+import { body, startStack, type Stack } from '../support/stack';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function untilCompleted(id: string, timeoutMs = 240_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const batch = await body(await stack.api(`/v1/invitation-batches/${id}?limit=10000`));
+    if (batch.status === 'completed') return batch;
+    if (Date.now() > deadline) throw new Error(`batch still ${batch.status} after ${timeoutMs} ms: ${JSON.stringify(batch.counts)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const countBy = (values: string[]) => values.reduce<Record<string, number>>((acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }), {});
+
+describe('bulk invitations', () => {
+  it('a 1,000-row CSV with duplicates and bad lines completes with a per-row report and one email per new address', async () => {
+    for (let i = 1; i <= 10; i++) await addMember(stack.db, { tenantId: stack.tenant.id, roleId: stack.tenant.roles.member, email: `member-${i}@bulk.example` });
+    const lines = ['email,role,first_name,last_name,message'];
+    const expected: string[] = [];
+    for (let i = 1; i <= 900; i++) {
+      lines.push(`new-${i}@bulk.example,member,First ${i},Last ${i},"Hello, ""friend"" ${i}"`);
+      expected.push('created');
+    }
+    for (let i = 1; i <= 10; i++) {
+      lines.push(`admin-${i}@bulk.example,admin,,,`);
+      expected.push('created');
+    }
+    for (let i = 1; i <= 50; i++) {
+      lines.push(`NEW-${i}@Bulk.Example,member,,,`);
+      expected.push('duplicate');
+    }
+    for (let i = 1; i <= 10; i++) {
+      lines.push(`member-${i}@bulk.example,member,,,`);
+      expected.push('already-member');
+    }
+    for (let i = 1; i <= 10; i++) {
+      lines.push(`not-an-address-${i},member,,,`);
+      expected.push('invalid');
+    }
+    for (let i = 1; i <= 10; i++) {
+      lines.push(`wizard-${i}@bulk.example,wizard,,,`);
+      expected.push('invalid');
+    }
+    for (let i = 1; i <= 10; i++) {
+      lines.push(`"injected-${i}@bulk.example\r\nBcc: victim@evil.example",member,,,`);
+      expected.push('invalid');
+    }
+    expect(expected).toHaveLength(1000);
+
+    const response = await stack.api('/v1/invitations/bulk', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: lines.join('\r\n') });
+    expect(response.status).toBe(202);
+    const accepted = await body(response);
+    expect(accepted).toMatchObject({ status: 'running', total: 1000 });
+    expect(response.headers.get('location')).toBe(`/v1/invitation-batches/${accepted.id}`);
+
+    const batch = await untilCompleted(accepted.id);
+    expect(batch).toMatchObject({ total: 1000, processed: 1000, counts: { created: 910, duplicate: 50, invalid: 30, alreadyMember: 10, failed: 0 } });
+    expect(batch.rows.map((r: { result: string }) => r.result)).toEqual(expected);
+    const wizard = batch.rows.find((r: { row: number }) => r.row === 981);
+    expect(wizard.reason).toMatch(/unknown role: wizard/);
+    const duplicate = batch.rows.find((r: { row: number }) => r.row === 911);
+    expect(duplicate.invitationId).toBe(batch.rows[0].invitationId);
+
+    const invited = new Set([...Array.from({ length: 900 }, (_, i) => `new-${i + 1}@bulk.example`), ...Array.from({ length: 10 }, (_, i) => `admin-${i + 1}@bulk.example`)]);
+    await stack.mail.waitFor(() => stack.mail.messages().filter((m) => m.to.some((t) => invited.has(t.toLowerCase()))).length >= invited.size, 240_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const perAddress = countBy(stack.mail.messages().flatMap((m) => m.to.map((t) => t.toLowerCase())).filter((t) => t.endsWith('@bulk.example') || t.includes('evil')));
+    expect(Object.keys(perAddress).sort()).toEqual([...invited].sort());
+    expect(Object.values(perAddress).every((n) => n === 1)).toBe(true);
+
+    const rows = await stack.db.selectFrom('invitations').select(['origin', 'batch_id']).where('batch_id', '=', accepted.id).execute();
+    expect(rows).toHaveLength(910);
+    expect(new Set(rows.map((r) => r.origin))).toEqual(new Set(['bulk']));
+  }, 300_000);
+
+  it('takes a JSON list, reports each row, and replays the same batch for the same Idempotency-Key', async () => {
+    const payload = {
+      invitations: [
+        { email: 'json-1@bulk.example', role: 'admin', firstName: 'Jo' },
+        { email: 'json-2@bulk.example' },
+        { email: 'json-1@bulk.example' },
+        { email: 42 },
+        { email: 'json-3@bulk.example', unknown: 'field' },
+      ],
+      sendEmail: false,
+    };
+    const first = await stack.api('/v1/invitations/bulk', { method: 'POST', json: payload, headers: { 'idempotency-key': 'bulk-json-1' } });
+    expect(first.status).toBe(202);
+    const { id } = await body(first);
+    const again = await stack.api('/v1/invitations/bulk', { method: 'POST', json: payload, headers: { 'idempotency-key': 'bulk-json-1' } });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect((await body(again)).id).toBe(id);
+
+    const batch = await untilCompleted(id);
+    expect(batch.rows.map((r: { result: string }) => r.result)).toEqual(['created', 'created', 'duplicate', 'invalid', 'invalid']);
+    expect(batch.rows[4].reason).toMatch(/unknown/i);
+    expect(stack.mail.messages().filter((m) => m.to.some((t) => t.startsWith('json-')))).toEqual([]);
+    expect(await stack.db.selectFrom('invitation_batches').select('id').where('idempotency_key', '=', 'bulk-json-1').execute()).toHaveLength(1);
+  });
+
+  it('refuses an upload it cannot read, and stores nothing', async () => {
+    const before = await stack.db.selectFrom('invitation_batches').select('id').execute();
+    const unknownColumn = await stack.api('/v1/invitations/bulk', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'email,shoe_size\na@bulk.example,42\n' });
+    expect(unknownColumn.status).toBe(400);
+    expect((await body(unknownColumn)).detail).toMatch(/shoe_size/);
+    const noEmail = await stack.api('/v1/invitations/bulk', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'role\nmember\n' });
+    expect(noEmail.status).toBe(400);
+    const unclosed = await stack.api('/v1/invitations/bulk', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'email\n"a@bulk.example\n' });
+    expect(unclosed.status).toBe(400);
+    const tooMany = await stack.api('/v1/invitations/bulk', {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: ['email', ...Array.from({ length: 10_001 }, (_, i) => `x${i}@bulk.example`)].join('\n'),
+    });
+    expect(tooMany.status).toBe(400);
+    expect((await body(tooMany)).detail).toMatch(/at most 10000 rows/);
+    const xml = await stack.api('/v1/invitations/bulk', { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<x/>' });
+    expect(xml.status).toBe(415);
+    expect(await stack.db.selectFrom('invitation_batches').select('id').execute()).toEqual(before);
+  });
+
+  it('keeps one tenant’s batches from another', async () => {
+    const { createTestTenant } = await import('../support/tenants');
+    const other = await createTestTenant(stack.db);
+    const response = await stack.api('/v1/invitations/bulk', { method: 'POST', json: { invitations: [{ email: 'mine@bulk.example' }], sendEmail: false } });
+    const { id } = await body(response);
+    expect((await stack.api(`/v1/invitation-batches/${id}`, { key: other.owner.apiKey })).status).toBe(404);
+  });
+});

@@ -1,0 +1,26 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index';
+
+export interface InvitationBatchInput {
+  batchId: string;
+  total: number;
+}
+
+// A chunk is a few hundred milliseconds of database and Temporal calls; retried chunks skip the rows already done.
+const batch = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+export const BATCH_CHUNK_ROWS = 100;
+
+/** Works through a bulk upload chunk by chunk (a 10,000-row batch is 100 activities, far below history limits). */
+export async function invitationBatchWorkflow(input: InvitationBatchInput): Promise<void> {
+  for (let from = 1; from <= input.total; from += BATCH_CHUNK_ROWS) {
+    await batch.processBatchChunk({ batchId: input.batchId, from, to: Math.min(input.total, from + BATCH_CHUNK_ROWS - 1) });
+  }
+  await batch.completeBatch({ batchId: input.batchId });
+}
+
+export const batchWorkflowIdFor = (batchId: string): string => `invitation-batch-${batchId}`;
