@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Koa, { type Context, type Next } from 'koa';
 import Router from '@koa/router';
 import { compatRoutes } from '../compat/index';
+import { tokenPattern } from '../invitations/tokens';
 import type { Logger } from '../log';
 import type { ApiDeps } from './deps';
 import { openApiDocument } from './openapi';
@@ -26,6 +27,12 @@ export function createApp(deps: ApiDeps): Koa {
     ctx.body = openapi;
   });
   meta.get('/', (ctx) => {
+    // A tenant whose home page is Usher itself (the dev demo) gets links to `/?token=…`: send them to the accept page.
+    const token = typeof ctx.query.token === 'string' ? ctx.query.token : undefined;
+    if (token && tokenPattern.test(token)) {
+      ctx.redirect(`/invite/${token}`);
+      return;
+    }
     ctx.body = { name: 'usher', openapi: '/openapi.json', health: '/healthz', ready: '/readyz' };
   });
 

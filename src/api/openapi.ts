@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { problems } from '../errors';
 import { problemType } from './problem';
-import { createInvitationBody, invitationView, listInvitationsQuery, problemSchema, resendBody, revokeBody, tokenBody } from './schemas';
+import { bulkJsonBody, createInvitationBody, editBody, invitationView, listInvitationsQuery, problemSchema, resendBody, revokeBody, tokenBody } from './schemas';
 
 const json = (schema: z.ZodType, io: 'input' | 'output') => ({ 'application/json': { schema: z.toJSONSchema(schema, { io, unrepresentable: 'any' }) } });
 const problem = (...codes: (keyof typeof problems)[]) =>
@@ -59,6 +59,41 @@ export function openApiDocument(publicBaseUrl: string) {
           security: secured,
           parameters: [idParameter],
           responses: { '200': ok('The invitation', invitationWithTimeline), ...problem('unauthorized', 'not-found') },
+        },
+        patch: {
+          summary: 'Edit a pending invitation in place (role, expiry, message); the timeline keeps what it was',
+          security: secured,
+          parameters: [idParameter],
+          requestBody: { required: true, content: json(editBody, 'input') },
+          responses: { '200': ok('Edited', invitationView), ...problem('invalid-request', 'unauthorized', 'role-too-high', 'not-found', 'invitation-not-pending') },
+        },
+      },
+      '/v1/invitations/bulk': {
+        post: {
+          summary: 'Invite many at once: a JSON list, or text/csv with columns email, role, first_name, last_name, message (≤ 10,000 rows)',
+          security: secured,
+          parameters: [
+            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } },
+            { name: 'sendEmail', in: 'query', required: false, description: 'CSV only', schema: { type: 'string', enum: ['true', 'false'] } },
+            { name: 'expiresInDays', in: 'query', required: false, description: 'CSV only', schema: { type: 'integer', minimum: 1, maximum: 365 } },
+          ],
+          requestBody: { required: true, content: { ...json(bulkJsonBody, 'input'), 'text/csv': { schema: { type: 'string' } } } },
+          responses: {
+            '202': ok('Accepted: the rows run as durable work', z.object({ id: z.uuid(), status: z.literal('running'), total: z.number().int(), statusUrl: z.string() })),
+            ...problem('invalid-request', 'unauthorized', 'payload-too-large', 'unsupported-media-type', 'temporal-unavailable'),
+          },
+        },
+      },
+      '/v1/invitation-batches/{id}': {
+        get: {
+          summary: 'Progress and per-row results of a bulk upload (created, duplicate, invalid with the reason, already-member)',
+          security: secured,
+          parameters: [
+            idParameter,
+            { name: 'after', in: 'query', required: false, schema: { type: 'integer', minimum: 0 } },
+            { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 10000 } },
+          ],
+          responses: { '200': { description: 'The batch with a page of rows; follow nextRowsAfter' }, ...problem('unauthorized', 'not-found') },
         },
       },
       '/v1/invitations/{id}/resend': {

@@ -24,7 +24,8 @@ export interface MailCatcher {
   stop(): Promise<void>;
 }
 
-const acceptLinkPattern = /https?:\/\/[^\s"'<>]+\/invite\/[A-Za-z0-9_-]{43}/;
+// Usher's own page (/invite/<token>), or a product page the tenant chose, with the token as a query parameter.
+const acceptLinkPattern = /https?:\/\/[^\s"'<>]+(?:\/invite\/[A-Za-z0-9_-]{43}|[?&]token=[A-Za-z0-9_-]{43})/;
 
 /**
  * A real SMTP server on loopback that keeps what it receives: the dev outbox, and the tests' mailbox. With `file`,

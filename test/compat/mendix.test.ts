@@ -1,0 +1,182 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { upsertUser } from '../../src/db/users';
+import type { DevCredentials } from '../../src/dev/seed';
+import { seedCompat } from '../support/compat';
+import { sentTo } from '../support/mail';
+import { body, startStack, type Stack } from '../support/stack';
+import { addMember } from '../support/tenants';
+
+let stack: Stack;
+let mendix: DevCredentials['mendix'];
+beforeAll(async () => {
+  stack = await startStack();
+  mendix = (await seedCompat(stack)).mendix;
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+let counter = 0;
+const fresh = (label: string) => `mx-${label}-${++counter}-${randomBytes(3).toString('hex')}@example.com`;
+
+/** SendInvite with the environment's credentials and inviter unless overridden. */
+const params = (overrides: Record<string, string | undefined> = {}) => ({
+  EnvironmentUUID: mendix.EnvironmentUUID,
+  EnvironmentPassword: mendix.EnvironmentPassword,
+  InviteeEmailAddress: fresh('invitee'),
+  InviterEmailAddress: mendix.InviterEmailAddress,
+  RoleUUID: mendix.roles.member!,
+  ...overrides,
+});
+
+const sendInvite = (json: unknown, init: { contentType?: string; raw?: string; method?: string } = {}) =>
+  fetch(new URL('/api/1/invite', stack.baseUrl), {
+    method: init.method ?? 'POST',
+    headers: { 'content-type': init.contentType ?? 'application/json' },
+    body: init.method === 'GET' ? undefined : (init.raw ?? JSON.stringify(json)),
+  });
+
+const invitationsFor = (email: string) =>
+  stack.db.selectFrom('invitations').selectAll().where('email_canonical', '=', email.toLowerCase()).execute();
+
+const roleOf = (email: string) =>
+  stack.db
+    .selectFrom('memberships')
+    .innerJoin('users', 'users.id', 'memberships.user_id')
+    .innerJoin('roles', 'roles.id', 'memberships.role_id')
+    .select(['roles.id', 'roles.slug'])
+    .where('memberships.tenant_id', '=', stack.tenant.id)
+    .where('users.email_canonical', '=', email.toLowerCase())
+    .executeTakeFirst();
+
+/** Follows the link in the email the way the invitee would, and accepts. */
+async function acceptFromEmail(address: string) {
+  const email = await stack.mail.waitFor(sentTo(address));
+  expect(email.acceptLink).toMatch(new RegExp(`^${stack.baseUrl}/invite/`));
+  const token = new URL(email.acceptLink!).pathname.split('/').pop()!;
+  const accepted = await fetch(`${stack.baseUrl}/v1/invitations/accept`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
+  expect(accepted.status).toBe(200);
+  return email;
+}
+
+/** A refusal as `{code, message, requestId}` JSON, not problem+json; returns the body. */
+async function expectMendixError(response: Response, status: number, code: string): Promise<any> {
+  const text = await response.text();
+  expect({ status: response.status, text }).toMatchObject({ status });
+  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+  const error = JSON.parse(text);
+  expect(error).toMatchObject({ code, message: expect.any(String), requestId: response.headers.get('x-request-id') });
+  return error;
+}
+
+/** After a refusal: no row and no email for that invitee, even a moment later, and no workflow without its row. */
+async function expectNothingLeftFor(email: string): Promise<void> {
+  await sleep(300);
+  expect(await invitationsFor(email)).toEqual([]);
+  expect(stack.mail.messages().filter(sentTo(email))).toEqual([]);
+  const rows = Number((await stack.db.selectFrom('invitations').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  await expect.poll(async () => (await stack.client.workflow.count(`TaskQueue="${stack.taskQueue}"`)).count, { timeout: 10_000, interval: 100 }).toBe(rows);
+}
+
+describe('Mendix SendInvite at POST /api/1/invite', () => {
+  it('with the environment’s credentials answers 204 with no body; the invitee is emailed in the inviter’s name and, after accepting, has the role RoleUUID names', async () => {
+    const request = params({ RoleUUID: mendix.roles.admin! });
+    const response = await sendInvite(request);
+    expect(response.status).toBe(204);
+    expect(await response.text()).toBe('');
+
+    const [row] = await invitationsFor(request.InviteeEmailAddress!);
+    expect(row).toMatchObject({ origin: 'mendix', role_id: mendix.roles.admin, status: 'pending', inviter_user_id: stack.tenant.owner.id });
+    const listed = await body(await stack.api(`/v1/invitations?email=${encodeURIComponent(request.InviteeEmailAddress!)}`));
+    expect(listed.data).toMatchObject([{ origin: 'mendix', role: { slug: 'admin' }, inviter: { email: mendix.InviterEmailAddress } }]);
+
+    const email = await acceptFromEmail(request.InviteeEmailAddress!);
+    expect(email.subject).toBe(`Test User invited you to Tenant ${stack.tenant.slug}`);
+    expect(email.text).toContain('as Admin');
+    expect(await roleOf(request.InviteeEmailAddress!)).toEqual({ id: mendix.roles.admin, slug: 'admin' });
+  });
+
+  it('also accepts the parameters form-encoded', async () => {
+    const request = params();
+    const response = await sendInvite(null, {
+      contentType: 'application/x-www-form-urlencoded',
+      raw: new URLSearchParams(request as Record<string, string>).toString(),
+    });
+    expect(response.status).toBe(204);
+    await acceptFromEmail(request.InviteeEmailAddress!);
+    expect(await roleOf(request.InviteeEmailAddress!)).toEqual({ id: mendix.roles.member, slug: 'member' });
+  });
+
+  it('a wrong EnvironmentPassword, an unknown EnvironmentUUID or missing credentials are refused with 401 and nothing is sent', async () => {
+    const invitee = fresh('auth');
+    for (const overrides of [
+      { EnvironmentPassword: 'not-the-password' },
+      { EnvironmentUUID: randomUUID() },
+      { EnvironmentPassword: undefined },
+      { EnvironmentUUID: '', EnvironmentPassword: '' },
+    ]) {
+      await expectMendixError(await sendInvite(params({ InviteeEmailAddress: invitee, ...overrides })), 401, 'unauthorized');
+    }
+    await expectNothingLeftFor(invitee);
+  });
+
+  it('an inviter who has no access to the app is refused with 403, whether unknown or only provisioned', async () => {
+    const invitee = fresh('stranger');
+    const unknown = await expectMendixError(await sendInvite(params({ InviteeEmailAddress: invitee, InviterEmailAddress: 'nobody@example.org' })), 403, 'inviter-not-allowed');
+    expect(unknown.field).toBe('InviterEmailAddress');
+    const provisioned = await upsertUser(stack.db, { tenantId: stack.tenant.id, email: fresh('provisioned') });
+    await expectMendixError(await sendInvite(params({ InviteeEmailAddress: invitee, InviterEmailAddress: provisioned.email })), 403, 'inviter-not-allowed');
+    await expectNothingLeftFor(invitee);
+  });
+
+  it('a RoleUUID that is not a role of this app is refused with 400 naming RoleUUID', async () => {
+    const invitee = fresh('role');
+    const unknown = await expectMendixError(await sendInvite(params({ InviteeEmailAddress: invitee, RoleUUID: randomUUID() })), 400, 'invalid-request');
+    expect(unknown).toMatchObject({ field: 'RoleUUID', message: 'RoleUUID is not a user role of this app' });
+    const malformed = await expectMendixError(await sendInvite(params({ InviteeEmailAddress: invitee, RoleUUID: 'Administrator' })), 400, 'invalid-request');
+    expect(malformed.field).toBe('RoleUUID');
+    await expectNothingLeftFor(invitee);
+  });
+
+  it('an inviter may not hand out a role above their own: 403', async () => {
+    const admin = await addMember(stack.db, { tenantId: stack.tenant.id, roleId: stack.tenant.roles.admin, email: fresh('admin') });
+    const invitee = fresh('too-high');
+    await expectMendixError(await sendInvite(params({ InviteeEmailAddress: invitee, InviterEmailAddress: admin.email, RoleUUID: mendix.roles.owner! })), 403, 'role-too-high');
+    await expectNothingLeftFor(invitee);
+    // The same inviter may grant their own role.
+    expect((await sendInvite(params({ InviterEmailAddress: admin.email, RoleUUID: mendix.roles.admin! }))).status).toBe(204);
+  });
+
+  it('inviting someone who is already a member, or already has an open invitation, is refused with 409', async () => {
+    await expectMendixError(await sendInvite(params({ InviteeEmailAddress: mendix.InviterEmailAddress })), 409, 'already-member');
+    const request = params();
+    expect((await sendInvite(request)).status).toBe(204);
+    await expectMendixError(await sendInvite(request), 409, 'open-invitation-exists');
+    expect(await invitationsFor(request.InviteeEmailAddress!)).toHaveLength(1);
+  });
+
+  it('missing or malformed parameters are refused with 400 naming the parameter', async () => {
+    const invitee = fresh('params');
+    expect((await expectMendixError(await sendInvite(params({ InviteeEmailAddress: undefined })), 400, 'invalid-request')).field).toBe('InviteeEmailAddress');
+    expect((await expectMendixError(await sendInvite(params({ InviteeEmailAddress: 'not an address' })), 400, 'invalid-request')).field).toBe('InviteeEmailAddress');
+    expect((await expectMendixError(await sendInvite(params({ InviteeEmailAddress: invitee, RoleUUID: undefined })), 400, 'invalid-request')).message).toBe(
+      'RoleUUID is required',
+    );
+    await expectNothingLeftFor(invitee);
+  });
+
+  it('a body in another media type is 415, broken JSON 400, and other methods 405, all in the same error shape', async () => {
+    await expectMendixError(await sendInvite(null, { contentType: 'text/xml', raw: '<SendInvite/>' }), 415, 'unsupported-media-type');
+    await expectMendixError(await sendInvite(null, { raw: '{"EnvironmentUUID":' }), 400, 'malformed-json');
+    await expectMendixError(await sendInvite(null, { raw: '[1,2]' }), 400, 'invalid-request');
+    const get = await sendInvite(null, { method: 'GET' });
+    await expectMendixError(get, 405, 'method-not-allowed');
+    expect(get.headers.get('allow')).toBe('POST');
+  });
+});
