@@ -1,0 +1,58 @@
+import type { ProblemCode } from '../../errors';
+
+/**
+ * The Quickbase error codes this adapter answers with, and their `errtext` as Quickbase's "Error codes" appendix
+ * words them (https://help.quickbase.com/docs/error-codes). Clients switch on `errcode`; `errdetail` says what
+ * exactly was wrong with this request.
+ */
+export const quickbaseErrors = {
+  0: 'No error',
+  1: 'Unknown error',
+  2: 'Invalid input',
+  3: 'Insufficient permissions',
+  4: 'Bad ticket',
+  5: 'Unimplemented operation',
+  11: 'Could not parse XML input',
+  14: 'Missing DBID or DBID of wrong type',
+  20: 'Unknown username/password',
+  21: 'Unknown user',
+  22: 'Sign-in required',
+  24: 'Invalid application token',
+  32: 'The application does not exist or was deleted',
+  100: 'Technical Difficulties -- try again later',
+  111: 'User exists',
+  113: 'User already in role',
+} as const;
+
+export type QuickbaseErrorCode = keyof typeof quickbaseErrors;
+
+/** A refusal in Quickbase's terms: always answered as XML with HTTP 200, as Quickbase does. */
+export class QuickbaseError extends Error {
+  constructor(
+    readonly errcode: Exclude<QuickbaseErrorCode, 0>,
+    readonly errdetail: string,
+  ) {
+    super(`${errcode} ${quickbaseErrors[errcode]}: ${errdetail}`);
+    this.name = 'QuickbaseError';
+  }
+
+  get errtext(): string {
+    return quickbaseErrors[this.errcode];
+  }
+}
+
+/**
+ * What each refusal of the invitation command means to a Quickbase client. The rules themselves live in
+ * createInvitation; this only picks the nearest Quickbase code. Unlisted codes cannot come out of API_SendInvitation
+ * (it sends no role, redirect or idempotency key) and fall through to 1, Unknown error.
+ */
+export const fromUsherError: Partial<Record<ProblemCode, Exclude<QuickbaseErrorCode, 0>>> = {
+  'already-member': 113,
+  'open-invitation-exists': 111,
+  'inviter-not-allowed': 3,
+  'role-too-high': 3,
+  'invitations-disabled': 3,
+  'invalid-request': 2,
+  'payload-too-large': 2,
+  'temporal-unavailable': 100,
+};
