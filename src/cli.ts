@@ -3,6 +3,7 @@ import { connectDatabase } from './db/connect';
 import { migrateDown, migrateToLatest } from './db/migrate';
 import { scheduleReconciler } from './invitations/reconcile';
 import { createLogger } from './log';
+import { managementUsage, runManagementCommand } from './management/cli';
 import { apiDeps, closeServer, invitationDeps, listen, runWorker } from './services';
 import { connectClient } from './temporal/connect';
 import { quietRuntime } from './temporal/worker';
@@ -69,8 +70,19 @@ async function main(argv: string[]): Promise<void> {
       await db.destroy();
       return;
     }
+    case 'tenant':
+    case 'api-key': {
+      const c = requireSettings(config, ['databaseUrl']);
+      const db = connectDatabase(c.databaseUrl, { maxConnections: 1 });
+      try {
+        process.exitCode = await runManagementCommand([command, ...rest], db);
+      } finally {
+        await db.destroy();
+      }
+      return;
+    }
     default:
-      process.stderr.write(`${usage}\n`);
+      process.stderr.write(`${usage}\n${managementUsage}\n`);
       process.exitCode = command === undefined || command === 'help' || command === '--help' ? 0 : 2;
   }
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { problems } from '../errors';
+import { managementPaths, managementSecuritySchemes } from '../management/openapi';
 import { problemType } from './problem';
 import { bulkJsonBody, createInvitationBody, editBody, invitationView, listInvitationsQuery, problemSchema, resendBody, revokeBody, tokenBody } from './schemas';
 
@@ -28,10 +29,11 @@ export function openApiDocument(publicBaseUrl: string) {
     info: { title: 'Usher', version: '1', description: 'Invitations as durable Temporal workflows. Errors are RFC 9457 problem+json.' },
     servers: [{ url: publicBaseUrl }],
     components: {
-      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A tenant API key' } },
+      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A tenant API key' }, ...managementSecuritySchemes },
       schemas: { Problem: z.toJSONSchema(problemSchema), Invitation: z.toJSONSchema(invitationView) },
     },
     paths: {
+      ...managementPaths,
       '/v1/invitations': {
         post: {
           summary: 'Invite someone',

@@ -63,16 +63,23 @@ export interface Scope {
   now?: Date;
 }
 
+/** Live rows for a lookup; without a tenant scope the same identifier may exist in several tenants. */
 async function findLive(db: Db, kind: CompatCredentialKind, lookup: string, scope: Scope) {
   const now = scope.now ?? new Date();
   let query = db.selectFrom('compat_credentials').selectAll().where('kind', '=', kind).where('lookup', '=', lookup).where('revoked_at', 'is', null);
   if (scope.tenantId) query = query.where('tenant_id', '=', scope.tenantId);
-  const row = await query.executeTakeFirst();
-  if (!row || (row.expires_at && row.expires_at <= now)) return undefined;
-  return row;
+  const rows = await query.limit(10).execute();
+  return rows.filter((row) => !row.expires_at || row.expires_at > now);
 }
 
-/** Identifier + secret; undefined when either is wrong (callers must not tell which). */
+const principal = (row: Awaited<ReturnType<typeof findLive>>[number]): CompatPrincipal => ({
+  credentialId: row.id,
+  tenantId: row.tenant_id,
+  userId: row.user_id,
+  data: row.data,
+});
+
+/** Identifier + secret; undefined when either is wrong (callers must not tell which). The secret picks the row. */
 export async function verifyIdentifierSecret(
   db: Db,
   kind: CompatCredentialKind,
@@ -80,12 +87,12 @@ export async function verifyIdentifierSecret(
   secret: string,
   scope: Scope = {},
 ): Promise<CompatPrincipal | undefined> {
-  const row = await findLive(db, kind, identifier, scope);
-  if (!row || !verifySecret(secret, row.secret_hash)) return undefined;
-  return { credentialId: row.id, tenantId: row.tenant_id, userId: row.user_id, data: row.data };
+  const row = (await findLive(db, kind, identifier, scope)).find((r) => verifySecret(secret, r.secret_hash));
+  return row && principal(row);
 }
 
+/** A bearer-style token. One that several tenants hold is refused unless the request names its tenant. */
 export async function verifyToken(db: Db, kind: CompatCredentialKind, token: string, scope: Scope = {}): Promise<CompatPrincipal | undefined> {
-  const row = await findLive(db, kind, sha256(token), scope);
-  return row && { credentialId: row.id, tenantId: row.tenant_id, userId: row.user_id, data: row.data };
+  const rows = await findLive(db, kind, sha256(token), scope);
+  return rows.length === 1 ? principal(rows[0]!) : undefined;
 }

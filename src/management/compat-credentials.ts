@@ -1,0 +1,132 @@
+import type { CreateCompatCredentialBody } from '../api/management-schemas';
+import { recordAudit } from '../db/audit';
+import type { Db } from '../db/connect';
+import type { CompatCredentialKind } from '../db/database';
+import { UsherError } from '../errors';
+import { newId } from '../invitations/ids';
+import { hashSecret, sha256 } from '../invitations/secrets';
+import { newSecret } from '../invitations/tokens';
+import { lockTenant } from './access';
+import { invalidField } from './problems';
+import type { CompatCredentialRow } from './views';
+
+export interface IssuedCredential {
+  credential: CompatCredentialRow;
+  /** Shown once: only hashes are stored. */
+  secrets: Record<string, string>;
+}
+
+const rowColumns = ['id', 'kind', 'lookup', 'user_id', 'expires_at', 'revoked_at', 'created_at'] as const;
+
+/** Stores one credential; the same (kind, lookup) again replaces its secret and brings it back if revoked, keeping its id. */
+async function store(
+  db: Db,
+  input: { tenantId: string; kind: CompatCredentialKind; lookup: string; secretHash: string | null; userId: string | null; data?: Record<string, unknown>; expiresAt?: Date | null },
+): Promise<CompatCredentialRow> {
+  const values = {
+    secret_hash: input.secretHash,
+    user_id: input.userId,
+    data: JSON.stringify(input.data ?? {}),
+    expires_at: input.expiresAt ?? null,
+    revoked_at: null,
+  };
+  return db
+    .insertInto('compat_credentials')
+    .values({ id: newId(), tenant_id: input.tenantId, kind: input.kind, lookup: input.lookup, ...values })
+    .onConflict((oc) => oc.columns(['tenant_id', 'kind', 'lookup']).doUpdateSet(values))
+    .returning([...rowColumns])
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * Issues (or, for a Quickbase app token, sets) a credential for one of the seed APIs, acting as a user of the tenant:
+ *  - mendix-environment: a new password for the tenant's Mendix environment (whose UUID is created on first use);
+ *    issuing again replaces the password;
+ *  - quickbase-user-token: a user token; quickbase-app-token: the app token given, or a generated one;
+ *  - sap-client: a client id and secret for HTTP Basic;
+ *  - akana-session: a session cookie value and its CSRF token.
+ */
+export async function issueCompatCredential(
+  db: Db,
+  tenantId: string,
+  body: CreateCompatCredentialBody,
+  by: { actor: string; userId: string },
+): Promise<IssuedCredential> {
+  return db.transaction().execute(async (tx) => {
+    const tenant = await lockTenant(tx, tenantId);
+    let userId: string | null = null;
+    if (body.kind !== 'quickbase-app-token') {
+      const user = await tx.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', '=', body.userId ?? by.userId).executeTakeFirst();
+      if (!user) throw invalidField('userId', 'no such user in this tenant');
+      userId = user.id;
+    }
+    const expiresAt = 'expiresAt' in body && body.expiresAt ? new Date(body.expiresAt) : null;
+    let issued: IssuedCredential;
+    switch (body.kind) {
+      case 'mendix-environment': {
+        let uuid = tenant.mendix_environment_uuid;
+        if (!uuid) {
+          uuid = newId();
+          await tx.updateTable('tenants').set({ mendix_environment_uuid: uuid }).where('id', '=', tenantId).execute();
+        }
+        const password = newSecret(18);
+        const credential = await store(tx, { tenantId, kind: body.kind, lookup: uuid, secretHash: hashSecret(password, 'generated'), userId });
+        issued = { credential, secrets: { EnvironmentUUID: uuid, EnvironmentPassword: password } };
+        break;
+      }
+      case 'quickbase-user-token': {
+        const token = `b${newSecret(12)}_${newSecret(18)}`;
+        const credential = await store(tx, { tenantId, kind: body.kind, lookup: sha256(token), secretHash: null, userId, expiresAt });
+        issued = { credential, secrets: { usertoken: token } };
+        break;
+      }
+      case 'quickbase-app-token': {
+        const token = body.token ?? newSecret(24);
+        const credential = await store(tx, { tenantId, kind: body.kind, lookup: sha256(token), secretHash: null, userId: null, expiresAt });
+        issued = { credential, secrets: { apptoken: token } };
+        break;
+      }
+      case 'sap-client': {
+        // Basic auth names no tenant, so a client id must be unique everywhere: the slug plus random characters is.
+        const clientId = `${tenant.slug}-${newSecret(9)}`;
+        const clientSecret = newSecret(24);
+        const credential = await store(tx, { tenantId, kind: body.kind, lookup: clientId, secretHash: hashSecret(clientSecret, 'generated'), userId });
+        issued = { credential, secrets: { clientId, clientSecret } };
+        break;
+      }
+      case 'akana-session': {
+        const session = newSecret(24);
+        const csrf = newSecret(18);
+        const credential = await store(tx, { tenantId, kind: body.kind, lookup: sha256(session), secretHash: null, userId, data: { csrf }, expiresAt });
+        issued = {
+          credential,
+          secrets: { cookie: `AtmoAuthToken_${tenant.slug}=${session}`, csrfHeader: `X-Csrf-Token_${tenant.slug}`, csrfToken: csrf },
+        };
+        break;
+      }
+    }
+    await recordAudit(tx, { tenantId, invitationId: null, actor: by.actor, action: 'compat-credential.issued', data: { credentialId: issued.credential.id, kind: body.kind, userId } });
+    return issued;
+  });
+}
+
+export async function listCompatCredentials(db: Db, tenantId: string): Promise<CompatCredentialRow[]> {
+  return db
+    .selectFrom('compat_credentials')
+    .select([...rowColumns])
+    .where('tenant_id', '=', tenantId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+}
+
+/** Revokes: the seed API refuses it from the next request on. Revoking twice changes nothing. */
+export async function revokeCompatCredential(db: Db, tenantId: string, id: string, actor: string): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const row = await tx.selectFrom('compat_credentials').select(['id', 'kind', 'revoked_at']).where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+    if (!row) throw new UsherError('not-found', 'no such credential');
+    if (row.revoked_at) return;
+    await tx.updateTable('compat_credentials').set({ revoked_at: new Date() }).where('id', '=', row.id).execute();
+    await recordAudit(tx, { tenantId, invitationId: null, actor, action: 'compat-credential.revoked', data: { credentialId: row.id, kind: row.kind } });
+  });
+}

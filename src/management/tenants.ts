@@ -1,0 +1,177 @@
+import { sql, type Updateable } from 'kysely';
+import type { TenantSettingsInput, UpdateTenantBody } from '../api/management-schemas';
+import { recordAudit } from '../db/audit';
+import type { Db } from '../db/connect';
+import type { Tenant, TenantsTable } from '../db/database';
+import { UsherError } from '../errors';
+import { canonicalEmail } from '../invitations/email-address';
+import { newId } from '../invitations/ids';
+import { lockTenant } from './access';
+import { issueApiKey, type IssuedApiKey } from './api-keys';
+import { invalidField, mapConflicts } from './problems';
+import { DEFAULT_ROLES, insertRoles, type RoleInput } from './roles';
+import type { UserWithRole } from './views';
+
+/** The database's own defaults (migration 0001), needed to check settings a request leaves out. */
+const DEFAULT_TTL_DAYS = 14;
+const DEFAULT_REMINDER_DAYS = [2, 5, 10];
+
+const columnOf = {
+  name: 'name',
+  invitationsEnabled: 'invitations_enabled',
+  defaultTtlDays: 'default_ttl_days',
+  reminderDays: 'reminder_days',
+  allowedRedirectHosts: 'allowed_redirect_hosts',
+  homeUrl: 'home_url',
+  defaultRoleSlug: 'default_role_slug',
+  mendixEnvironmentUuid: 'mendix_environment_uuid',
+  quickbaseDbid: 'quickbase_dbid',
+  quickbaseRequiresAppToken: 'quickbase_requires_app_token',
+  akanaRequiresCsrf: 'akana_requires_csrf',
+  royaltiWorkspaceId: 'royalti_workspace_id',
+  royaltiJwtKey: 'royalti_jwt_key',
+} as const satisfies Record<keyof UpdateTenantBody, keyof TenantsTable>;
+
+function toColumns(settings: UpdateTenantBody): Updateable<TenantsTable> {
+  const out: Record<string, unknown> = {};
+  for (const [field, column] of Object.entries(columnOf)) {
+    let value = settings[field as keyof UpdateTenantBody];
+    if (value === undefined) continue;
+    if (field === 'reminderDays') value = [...new Set(value as number[])].sort((a, b) => a - b);
+    if (field === 'allowedRedirectHosts') value = [...new Set(value as string[])];
+    if (field === 'mendixEnvironmentUuid' && typeof value === 'string') value = value.toLowerCase();
+    out[column] = value;
+  }
+  return out as Updateable<TenantsTable>;
+}
+
+/** Reminders come before expiry: each reminder day below the (new or current) TTL. */
+function checkTimings(ttl: number, reminderDays: readonly number[], reminderDaysGiven: boolean, path = 'reminderDays'): void {
+  const late = reminderDays.filter((d) => d >= ttl);
+  if (late.length === 0) return;
+  throw invalidField(
+    path,
+    reminderDaysGiven
+      ? `each must be below defaultTtlDays (${ttl}); ${late.join(', ')} is not`
+      : `the current reminder days (${reminderDays.join(', ')}) must stay below defaultTtlDays (${ttl}): send reminderDays too`,
+  );
+}
+
+export async function getTenant(db: Db, tenantId: string): Promise<Tenant> {
+  const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst();
+  if (!tenant) throw new UsherError('not-found', 'no such tenant');
+  return tenant;
+}
+
+/** Newest first, continuing after (created_at, id). */
+export async function listTenants(db: Db, q: { limit: number; after?: { createdAt: Date; id: string }; slug?: string }): Promise<Tenant[]> {
+  let query = db.selectFrom('tenants').selectAll();
+  if (q.slug) query = query.where('slug', '=', q.slug);
+  if (q.after) query = query.where(sql<boolean>`(created_at, id) < (${q.after.createdAt}, ${q.after.id})`);
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+}
+
+export interface CreateTenantInput {
+  slug: string;
+  name: string;
+  settings?: TenantSettingsInput;
+  roles?: RoleInput[];
+  owner: { email: string; firstName?: string; lastName?: string };
+  apiKeyName?: string;
+  actor: string;
+}
+
+export interface CreatedTenant {
+  tenant: Tenant;
+  owner: UserWithRole;
+  apiKey: IssuedApiKey;
+}
+
+/**
+ * A tenant, ready to invite with: its roles (owner > admin > member unless given), its owner user holding the
+ * highest-ranked role, and a first API key for the owner, whose secret is returned once. One transaction: a refusal
+ * leaves nothing behind.
+ */
+export async function createTenant(db: Db, input: CreateTenantInput): Promise<CreatedTenant> {
+  const roles = input.roles ?? DEFAULT_ROLES;
+  const settings = input.settings ?? {};
+  const ownerRole = roles.reduce((top, r) => (r.rank > top.rank ? r : top));
+  const lowest = roles.reduce((low, r) => (r.rank < low.rank ? r : low));
+  const defaultRoleSlug = settings.defaultRoleSlug ?? (roles.some((r) => r.slug === 'member') ? 'member' : lowest.slug);
+  if (!roles.some((r) => r.slug === defaultRoleSlug)) throw invalidField('settings.defaultRoleSlug', `no role ${defaultRoleSlug} among the tenant's roles`);
+  checkTimings(settings.defaultTtlDays ?? DEFAULT_TTL_DAYS, settings.reminderDays ?? DEFAULT_REMINDER_DAYS, settings.reminderDays !== undefined, 'settings.reminderDays');
+
+  return mapConflicts(
+    () =>
+      db.transaction().execute(async (tx) => {
+        const tenant = await tx
+          .insertInto('tenants')
+          .values({ id: newId(), slug: input.slug, name: input.name, ...toColumns({ ...settings, defaultRoleSlug }) })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        const created = await insertRoles(tx, tenant.id, roles);
+        const role = created.find((r) => r.slug === ownerRole.slug)!;
+        const user = await tx
+          .insertInto('users')
+          .values({
+            id: newId(),
+            tenant_id: tenant.id,
+            email: input.owner.email.trim(),
+            email_canonical: canonicalEmail(input.owner.email),
+            first_name: input.owner.firstName ?? null,
+            last_name: input.owner.lastName ?? null,
+            display_name: null,
+            external_id: null,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await tx.insertInto('memberships').values({ tenant_id: tenant.id, user_id: user.id, role_id: role.id, invitation_id: null }).execute();
+        await recordAudit(tx, {
+          tenantId: tenant.id,
+          invitationId: null,
+          actor: input.actor,
+          action: 'tenant.created',
+          data: { slug: tenant.slug, roles: roles.map((r) => r.slug), ownerUserId: user.id },
+        });
+        const apiKey = await issueApiKey(tx, { tenantId: tenant.id, userId: user.id, name: input.apiKeyName ?? 'owner', actor: input.actor });
+        return { tenant, owner: { ...user, role: { id: role.id, slug: role.slug, name: role.name, rank: role.rank } }, apiKey };
+      }),
+    {
+      mendixEnvironmentUuid: 'settings.mendixEnvironmentUuid',
+      quickbaseDbid: 'settings.quickbaseDbid',
+      royaltiWorkspaceId: 'settings.royaltiWorkspaceId',
+    },
+  );
+}
+
+/**
+ * Changes settings; the result is checked as a whole (reminders below the TTL, the default role exists). Changing the
+ * Mendix environment revokes the credentials of the old one: issue a new `mendix-environment` credential after.
+ */
+export async function updateTenant(db: Db, tenantId: string, patch: UpdateTenantBody, actor: string): Promise<Tenant> {
+  return mapConflicts(() =>
+    db.transaction().execute(async (tx) => {
+      const current = await lockTenant(tx, tenantId);
+      checkTimings(patch.defaultTtlDays ?? current.default_ttl_days, patch.reminderDays ?? current.reminder_days, patch.reminderDays !== undefined);
+      if (patch.defaultRoleSlug !== undefined) {
+        const role = await tx.selectFrom('roles').select('id').where('tenant_id', '=', tenantId).where('slug', '=', patch.defaultRoleSlug).executeTakeFirst();
+        if (!role) throw invalidField('defaultRoleSlug', `no role ${patch.defaultRoleSlug} in this tenant`);
+      }
+      const columns = toColumns(patch);
+      if (Object.keys(columns).length === 0) return current;
+      const updated = await tx.updateTable('tenants').set(columns).where('id', '=', tenantId).returningAll().executeTakeFirstOrThrow();
+      if (patch.mendixEnvironmentUuid !== undefined && current.mendix_environment_uuid && updated.mendix_environment_uuid !== current.mendix_environment_uuid) {
+        await tx
+          .updateTable('compat_credentials')
+          .set({ revoked_at: new Date() })
+          .where('tenant_id', '=', tenantId)
+          .where('kind', '=', 'mendix-environment')
+          .where('lookup', '=', current.mendix_environment_uuid)
+          .where('revoked_at', 'is', null)
+          .execute();
+      }
+      await recordAudit(tx, { tenantId, invitationId: null, actor, action: 'tenant.updated', data: { fields: Object.keys(patch) } });
+      return updated;
+    }),
+  );
+}
