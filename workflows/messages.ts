@@ -14,6 +14,8 @@ export interface InvitationWorkflowInput {
   reminderDays: number[];
   reminderBasisDays: number;
   sendEmail: boolean;
+  /** The front door it came through (api, bulk, mendix, quickbase, sap, akana, royalti): shown in the memo. */
+  origin?: string;
 }
 
 export interface InvitationState {

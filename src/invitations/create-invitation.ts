@@ -175,6 +175,7 @@ export function workflowInput(invitation: Invitation, tenant: Tenant): Invitatio
     reminderDays: tenant.reminder_days,
     reminderBasisDays: tenant.default_ttl_days,
     sendEmail: invitation.send_email,
+    origin: invitation.origin,
   };
 }
 

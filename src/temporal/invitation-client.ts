@@ -67,7 +67,7 @@ export function invitationWorkflows(client: Client, taskQueue: string): Invitati
             { key: InvitationIdKey, value: input.invitationId },
             { key: ExpiresAtKey, value: new Date(input.expiresAt) },
           ],
-          memo: { invitationId: input.invitationId, tenantId: input.tenantId },
+          memo: { invitationId: input.invitationId, tenantId: input.tenantId, origin: input.origin ?? 'api' },
         }));
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) return;
