@@ -1,4 +1,5 @@
 import { SignJWT } from 'jose';
+import { sql } from 'kysely';
 import { createApiKey } from '../db/api-keys';
 import { addCredential } from '../db/compat-credentials';
 import type { Db } from '../db/connect';
@@ -62,17 +63,15 @@ export function newDevSecrets(apiKey?: string): DevSecrets {
 
 /** The demo tenant `usher dev` starts with: roles owner > admin > member, an owner, and every seed's credentials. Safe to repeat. */
 export async function seedDemoTenant(db: Db, options: { publicBaseUrl: string; secrets: DevSecrets }): Promise<{ tenant: Tenant; owner: User; credentials: DevCredentials }> {
-  const redirectHost = new URL(options.publicBaseUrl).host;
+  // The seed samples' own hosts (SAP's www.myserviceprovider.com) are allowed, so they work as printed.
+  const hosts = [new URL(options.publicBaseUrl).host, 'example.com', 'www.myserviceprovider.com'];
   await db
     .insertInto('tenants')
-    .values({
-      id: newId(),
-      slug: DEMO_TENANT_SLUG,
-      name: 'Demo Workspace',
-      home_url: `${options.publicBaseUrl}/`,
-      allowed_redirect_hosts: [redirectHost, 'example.com', 'www.myserviceprovider.com'],
-    })
-    .onConflict((oc) => oc.column('slug').doNothing())
+    .values({ id: newId(), slug: DEMO_TENANT_SLUG, name: 'Demo Workspace', home_url: `${options.publicBaseUrl}/`, allowed_redirect_hosts: hosts })
+    .onConflict((oc) =>
+      // A data folder from an older start gains hosts added since, and keeps any an operator added.
+      oc.column('slug').doUpdateSet({ allowed_redirect_hosts: sql<string[]>`array(select distinct unnest(tenants.allowed_redirect_hosts || excluded.allowed_redirect_hosts))` }),
+    )
     .execute();
   const found = await db.selectFrom('tenants').selectAll().where('slug', '=', DEMO_TENANT_SLUG).executeTakeFirstOrThrow();
   const roles: Record<string, string> = {};
