@@ -100,7 +100,7 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
 
   setHandler(
     acceptUpdate,
-    (args: AcceptArgs) =>
+    (_args: AcceptArgs) =>
       decide(async () => {
         try {
           await data.validateInviter({ invitationId });

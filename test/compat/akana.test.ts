@@ -4,6 +4,7 @@ import type { DevCredentials } from '../../src/dev/seed';
 import { canonicalEmail } from '../../src/invitations/email-address';
 import { seedCompat } from '../support/compat';
 import { sentTo } from '../support/mail';
+import { expectNothingLeftFor } from '../support/nothing-left';
 import { addMember } from '../support/tenants';
 import { body, startStack, type Stack } from '../support/stack';
 
@@ -54,13 +55,6 @@ function invite(json: unknown, options: { csrf?: string | null; cookie?: string 
 const invitationsFor = (email: string) =>
   stack.db.selectFrom('invitations').selectAll().where('tenant_id', '=', stack.tenant.id).where('email_canonical', '=', canonicalEmail(email)).execute();
 
-/** A refused request leaves no invitation, no user record and no email behind. */
-async function expectNothingLeftFor(email: string): Promise<void> {
-  expect(await invitationsFor(email)).toEqual([]);
-  const users = await stack.db.selectFrom('users').select('id').where('tenant_id', '=', stack.tenant.id).where('email_canonical', '=', canonicalEmail(email)).execute();
-  expect(users).toEqual([]);
-  expect(stack.mail.messages().filter(sentTo(email))).toEqual([]);
-}
 
 async function expectAkanaRefusal(response: Response, status: number): Promise<{ code: number; message: string }> {
   expect(response.status).toBe(status);
@@ -137,12 +131,12 @@ describe('Akana POST /api/users/invitations', () => {
   it('refuses without the CSRF header and invites nobody', async () => {
     const refusal = await expectAkanaRefusal(await invite({ EmailAddresses: ['no.csrf@example.com'] }, { csrf: null }), 401);
     expect(refusal.message).toContain(akana.csrfHeader);
-    await expectNothingLeftFor('no.csrf@example.com');
+    await expectNothingLeftFor(stack, 'no.csrf@example.com', { noUser: true });
   });
 
   it('refuses a wrong CSRF token and invites nobody', async () => {
     await expectAkanaRefusal(await invite({ EmailAddresses: ['wrong.csrf@example.com'] }, { csrf: 'not-the-token' }), 401);
-    await expectNothingLeftFor('wrong.csrf@example.com');
+    await expectNothingLeftFor(stack, 'wrong.csrf@example.com', { noUser: true });
   });
 
   it('refuses a caller who is not logged in, or whose session is unknown, and invites nobody', async () => {
@@ -151,7 +145,7 @@ describe('Akana POST /api/users/invitations', () => {
     // A real session presented under another tenant's cookie name does not count either.
     const session = akana.cookie.split('=')[1];
     await expectAkanaRefusal(await invite({ EmailAddresses: ['no.session@example.com'] }, { cookie: `AtmoAuthToken_elsewhere=${session}` }), 401);
-    await expectNothingLeftFor('no.session@example.com');
+    await expectNothingLeftFor(stack, 'no.session@example.com', { noUser: true });
   });
 
   it('refuses with 401 while invitations are switched off in the tenant settings, and invites nobody', async () => {
@@ -162,15 +156,15 @@ describe('Akana POST /api/users/invitations', () => {
     } finally {
       await stack.db.updateTable('tenants').set({ invitations_enabled: true }).where('id', '=', stack.tenant.id).execute();
     }
-    await expectNothingLeftFor('switched.off@example.com');
-    await expectNothingLeftFor('switched.off2@example.com');
+    await expectNothingLeftFor(stack, 'switched.off@example.com', { noUser: true });
+    await expectNothingLeftFor(stack, 'switched.off2@example.com', { noUser: true });
   });
 
   it('invites nobody when one address of the bulk is not an email address', async () => {
     const refusal = await expectAkanaRefusal(await invite({ EmailAddresses: ['valid.first@example.com', 'not-an-address', 'valid.last@example.com'] }), 400);
     expect(refusal).toMatchObject({ InvalidEmailAddresses: ['not-an-address'] });
-    await expectNothingLeftFor('valid.first@example.com');
-    await expectNothingLeftFor('valid.last@example.com');
+    await expectNothingLeftFor(stack, 'valid.first@example.com', { noUser: true });
+    await expectNothingLeftFor(stack, 'valid.last@example.com', { noUser: true });
   });
 
   it('refuses a body without EmailAddresses, and one that is not JSON', async () => {
@@ -201,7 +195,7 @@ describe('Akana POST /api/users/invitations', () => {
     const get = await fetch(akana.endpoint, { headers: { cookie: akana.cookie } });
     await expectAkanaRefusal(get, 405);
     expect(get.headers.get('allow')).toBe('POST');
-    await expectNothingLeftFor('future.version@example.com');
+    await expectNothingLeftFor(stack, 'future.version@example.com', { noUser: true });
   });
 
   it('needs no CSRF header where the tenant does not require one', async () => {

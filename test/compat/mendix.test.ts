@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertUser } from '../../src/db/users';
 import type { DevCredentials } from '../../src/dev/seed';
 import { seedCompat } from '../support/compat';
 import { sentTo } from '../support/mail';
+import { expectNothingLeftFor } from '../support/nothing-left';
 import { body, startStack, type Stack } from '../support/stack';
 import { addMember } from '../support/tenants';
 
@@ -75,14 +75,6 @@ async function expectMendixError(response: Response, status: number, code: strin
   return error;
 }
 
-/** After a refusal: no row and no email for that invitee, even a moment later, and no workflow without its row. */
-async function expectNothingLeftFor(email: string): Promise<void> {
-  await sleep(300);
-  expect(await invitationsFor(email)).toEqual([]);
-  expect(stack.mail.messages().filter(sentTo(email))).toEqual([]);
-  const rows = Number((await stack.db.selectFrom('invitations').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-  await expect.poll(async () => (await stack.client.workflow.count(`TaskQueue="${stack.taskQueue}"`)).count, { timeout: 10_000, interval: 100 }).toBe(rows);
-}
 
 describe('Mendix SendInvite at POST /api/1/invite', () => {
   it('with the environment’s credentials answers 204 with no body; the invitee is emailed in the inviter’s name and, after accepting, has the role RoleUUID names', async () => {
@@ -123,7 +115,7 @@ describe('Mendix SendInvite at POST /api/1/invite', () => {
     ]) {
       await expectMendixError(await sendInvite(params({ InviteeEmailAddress: invitee, ...overrides })), 401, 'unauthorized');
     }
-    await expectNothingLeftFor(invitee);
+    await expectNothingLeftFor(stack, invitee);
   });
 
   it('an inviter who has no access to the app is refused with 403, whether unknown or only provisioned', async () => {
@@ -132,7 +124,7 @@ describe('Mendix SendInvite at POST /api/1/invite', () => {
     expect(unknown.field).toBe('InviterEmailAddress');
     const provisioned = await upsertUser(stack.db, { tenantId: stack.tenant.id, email: fresh('provisioned') });
     await expectMendixError(await sendInvite(params({ InviteeEmailAddress: invitee, InviterEmailAddress: provisioned.email })), 403, 'inviter-not-allowed');
-    await expectNothingLeftFor(invitee);
+    await expectNothingLeftFor(stack, invitee);
   });
 
   it('a RoleUUID that is not a role of this app is refused with 400 naming RoleUUID', async () => {
@@ -141,14 +133,14 @@ describe('Mendix SendInvite at POST /api/1/invite', () => {
     expect(unknown).toMatchObject({ field: 'RoleUUID', message: 'RoleUUID is not a user role of this app' });
     const malformed = await expectMendixError(await sendInvite(params({ InviteeEmailAddress: invitee, RoleUUID: 'Administrator' })), 400, 'invalid-request');
     expect(malformed.field).toBe('RoleUUID');
-    await expectNothingLeftFor(invitee);
+    await expectNothingLeftFor(stack, invitee);
   });
 
   it('an inviter may not hand out a role above their own: 403', async () => {
     const admin = await addMember(stack.db, { tenantId: stack.tenant.id, roleId: stack.tenant.roles.admin, email: fresh('admin') });
     const invitee = fresh('too-high');
     await expectMendixError(await sendInvite(params({ InviteeEmailAddress: invitee, InviterEmailAddress: admin.email, RoleUUID: mendix.roles.owner! })), 403, 'role-too-high');
-    await expectNothingLeftFor(invitee);
+    await expectNothingLeftFor(stack, invitee);
     // The same inviter may grant their own role.
     expect((await sendInvite(params({ InviterEmailAddress: admin.email, RoleUUID: mendix.roles.admin! }))).status).toBe(204);
   });
@@ -168,7 +160,7 @@ describe('Mendix SendInvite at POST /api/1/invite', () => {
     expect((await expectMendixError(await sendInvite(params({ InviteeEmailAddress: invitee, RoleUUID: undefined })), 400, 'invalid-request')).message).toBe(
       'RoleUUID is required',
     );
-    await expectNothingLeftFor(invitee);
+    await expectNothingLeftFor(stack, invitee);
   });
 
   it('a body in another media type is 415, broken JSON 400, and other methods 405, all in the same error shape', async () => {

@@ -4,6 +4,7 @@ import type { DevCredentials } from '../../src/dev/seed';
 import { canonicalEmail } from '../../src/invitations/email-address';
 import { seedCompat } from '../support/compat';
 import { sentTo } from '../support/mail';
+import { expectNothingLeftFor } from '../support/nothing-left';
 import { addMember } from '../support/tenants';
 import { body, startStack, type Stack } from '../support/stack';
 
@@ -43,11 +44,6 @@ const invitationsFor = (email: string) =>
 const usersFor = (email: string) =>
   stack.db.selectFrom('users').select('id').where('tenant_id', '=', stack.tenant.id).where('email_canonical', '=', canonicalEmail(email)).execute();
 
-async function expectNothingLeftFor(email: string): Promise<void> {
-  expect(await invitationsFor(email)).toEqual([]);
-  expect(await usersFor(email)).toEqual([]);
-  expect(stack.mail.messages().filter(sentTo(email))).toEqual([]);
-}
 
 async function expectRoyaltiRefusal(response: Response, status: number): Promise<string> {
   expect(response.status).toBe(status);
@@ -138,7 +134,7 @@ describe('Royalti POST /auth/invite', () => {
   it('refuses a request without an email with 400 and a message', async () => {
     expect(await expectRoyaltiRefusal(await invite({ sendEmail: true, firstName: 'Nobody' }), 400)).toContain('email');
     expect(await expectRoyaltiRefusal(await invite({ email: 'not-an-address' }), 400)).toContain('email');
-    await expectNothingLeftFor('not-an-address');
+    await expectNothingLeftFor(stack, 'not-an-address', { noUser: true });
   });
 
   it('refuses a missing, malformed, expired or foreign-signed token with 401 and invites nobody', async () => {
@@ -151,29 +147,29 @@ describe('Royalti POST /auth/invite', () => {
     await expectRoyaltiRefusal(await invite({ email: who }, { jwt: await signJwt({ workspaceId: 'another-workspace' }) }), 401);
     // A valid signature whose subject is not a user of the workspace.
     await expectRoyaltiRefusal(await invite({ email: who }, { jwt: await signJwt({ email: 'stranger@example.com' }, { sub: '0190aaaa-0000-7000-8000-000000000000' }) }), 401);
-    await expectNothingLeftFor(who);
+    await expectNothingLeftFor(stack, who, { noUser: true });
   });
 
   it('answers 404 for a workspace that does not exist', async () => {
     const message = await expectRoyaltiRefusal(await invite({ email: 'lost.workspace@example.com' }, { url: `${stack.baseUrl}/auth/invite?workspaceId=no-such-workspace` }), 404);
     expect(message).toContain('no-such-workspace');
-    await expectNothingLeftFor('lost.workspace@example.com');
+    await expectNothingLeftFor(stack, 'lost.workspace@example.com', { noUser: true });
   });
 
   it('refuses a redirect_url off the allow-list with 400 and leaves nothing behind', async () => {
     const message = await expectRoyaltiRefusal(await invite({ email: 'bad.redirect@example.com', redirect_url: 'https://evil.example.net/steal' }), 400);
     expect(message).toContain('redirect_url');
-    await expectNothingLeftFor('bad.redirect@example.com');
+    await expectNothingLeftFor(stack, 'bad.redirect@example.com', { noUser: true });
   });
 
   it('refuses an unknown role with 400 and a role above the inviter with 401', async () => {
     expect(await expectRoyaltiRefusal(await invite({ email: 'odd.role@example.com', role: 'emperor' }), 400)).toContain('emperor');
-    await expectNothingLeftFor('odd.role@example.com');
+    await expectNothingLeftFor(stack, 'odd.role@example.com', { noUser: true });
 
     const member = await addMember(stack.db, { tenantId: stack.tenant.id, roleId: stack.tenant.roles.member, email: 'plain.member@example.com' });
     const memberJwt = await signJwt({ email: member.email }, { sub: member.id });
     expect(await expectRoyaltiRefusal(await invite({ email: 'too.high@example.com', role: 'admin' }, { jwt: memberJwt }), 401)).toContain('admin');
-    await expectNothingLeftFor('too.high@example.com');
+    await expectNothingLeftFor(stack, 'too.high@example.com', { noUser: true });
     // The same member may invite at their own rank.
     expect((await invite({ email: 'too.high@example.com', role: 'member' }, { jwt: memberJwt })).status).toBe(201);
   });
@@ -206,7 +202,7 @@ describe('Royalti POST /auth/invite', () => {
   it('answers 404 for a userId that is not in the workspace', async () => {
     const message = await expectRoyaltiRefusal(await invite({ email: 'ghost.user@example.com' }, { url: endpoint('&userId=0190aaaa-0000-7000-8000-000000000001') }), 404);
     expect(message).toContain('User not found');
-    await expectNothingLeftFor('ghost.user@example.com');
+    await expectNothingLeftFor(stack, 'ghost.user@example.com', { noUser: true });
   });
 
   it('refuses with 401 while invitations are switched off for the workspace', async () => {
@@ -216,7 +212,7 @@ describe('Royalti POST /auth/invite', () => {
     } finally {
       await stack.db.updateTable('tenants').set({ invitations_enabled: true }).where('id', '=', stack.tenant.id).execute();
     }
-    await expectNothingLeftFor('switched.off@example.com');
+    await expectNothingLeftFor(stack, 'switched.off@example.com', { noUser: true });
   });
 
   it('answers other methods in the same JSON shape, never problem+json', async () => {

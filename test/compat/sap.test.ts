@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addCredential } from '../../src/db/compat-credentials';
 import { upsertUser } from '../../src/db/users';
@@ -7,6 +6,7 @@ import type { DevCredentials } from '../../src/dev/seed';
 import type { CaughtMessage } from '../../src/dev/mail-catcher';
 import { seedCompat } from '../support/compat';
 import { sentTo } from '../support/mail';
+import { expectNothingLeftFor } from '../support/nothing-left';
 import { body, startStack, type Stack } from '../support/stack';
 import { createTestTenant } from '../support/tenants';
 
@@ -76,14 +76,6 @@ async function expectSapError(response: Response, status: number, code: string):
   return error;
 }
 
-/** After a refusal: no row and no email for that invitee, even a moment later, and no workflow without its row. */
-async function expectNothingLeftFor(email: string): Promise<void> {
-  await sleep(300);
-  expect(await invitationsFor(email)).toEqual([]);
-  expect(stack.mail.messages().filter(sentTo(email))).toEqual([]);
-  const rows = Number((await stack.db.selectFrom('invitations').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-  await expect.poll(async () => (await stack.client.workflow.count(`TaskQueue="${stack.taskQueue}"`)).count, { timeout: 10_000, interval: 100 }).toBe(rows);
-}
 
 describe('SAP Cloud Identity POST /cps/invite/', () => {
   it('the documented sample request invites John Miller: Donna Moore’s email with header and footer, a link to the public page, and accepting lands on the protected page', async () => {
@@ -169,7 +161,7 @@ describe('SAP Cloud Identity POST /cps/invite/', () => {
     const email = fresh('both');
     const error = await expectSapError(await invite({ inviteeEmail: email, inviteeUserId: 'P000001', inviterName: 'Donna Moore' }), 400, 'invalid-request');
     expect(error.message).toContain('not both');
-    await expectNothingLeftFor(email);
+    await expectNothingLeftFor(stack, email);
   });
 
   it('naming no invitee at all is refused with 400', async () => {
@@ -185,7 +177,7 @@ describe('SAP Cloud Identity POST /cps/invite/', () => {
       'targetUrl',
     );
     expect((await expectSapError(await invite({ inviteeEmail: email, inviterName: 42 }), 400, 'invalid-request')).field).toBe('inviterName');
-    await expectNothingLeftFor(email);
+    await expectNothingLeftFor(stack, email);
   });
 
   it('a targetUrl or sourceUrl on a host the tenant does not allow is refused with 400 naming SAP’s field', async () => {
@@ -194,7 +186,7 @@ describe('SAP Cloud Identity POST /cps/invite/', () => {
     expect(target).toMatchObject({ field: 'targetUrl', message: expect.stringContaining('targetUrl') });
     const source = await expectSapError(await invite({ inviteeEmail: email, inviterName: 'D', sourceUrl: 'https://evil.example.net/' }), 400, 'redirect-not-allowed');
     expect(source).toMatchObject({ field: 'sourceUrl', message: expect.stringContaining('sourceUrl') });
-    await expectNothingLeftFor(email);
+    await expectNothingLeftFor(stack, email);
   });
 
   it('language de sends the email in German; fr-FR and unknown codes fall back to English instead of failing', async () => {
@@ -238,7 +230,7 @@ describe('SAP Cloud Identity POST /cps/invite/', () => {
       await expectSapError(response, 401, 'unauthorized');
       expect(response.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
     }
-    await expectNothingLeftFor(email);
+    await expectNothingLeftFor(stack, email);
   });
 
   it('inviteeUserId names a provisioned user by SAP user ID or by Usher user id; their address and name are used', async () => {
@@ -267,7 +259,7 @@ describe('SAP Cloud Identity POST /cps/invite/', () => {
     await expectSapError(await invite(null, { raw: '{"inviteeEmail": ' }), 400, 'malformed-json');
     await expectSapError(await invite(null, { raw: '' }), 400, 'invalid-request');
     await expectSapError(await invite(null, { raw: '["x"]' }), 400, 'invalid-request');
-    await expectNothingLeftFor(email);
+    await expectNothingLeftFor(stack, email);
   });
 
   it('the path works without its trailing slash, and other methods get 405 in SAP’s shape', async () => {
@@ -308,7 +300,7 @@ describe('SAP Cloud Identity POST /cps/invite/ for an application without a Home
     );
     expect(noSource.field).toBe('sourceUrl');
     await expectSapError(await invite({ inviteeEmail: email, inviterName: 'D' }, { authorization: auth() }), 400, 'invalid-request');
-    await expectNothingLeftFor(email);
+    await expectNothingLeftFor(stack, email);
   });
 
   it('works when the request brings both URLs', async () => {
