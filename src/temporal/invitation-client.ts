@@ -79,7 +79,8 @@ export function invitationWorkflows(client: Client, taskQueue: string): Invitati
     revoke: (id, args) => update(id, () => handle(id).executeUpdate(revokeUpdate, { args: [args] })),
     resend: (id, args) => update(id, () => handle(id).executeUpdate(resendUpdate, { args: [args] })),
     edit: (id, args) => update(id, () => handle(id).executeUpdate(editUpdate, { args: [args] })),
-    state: (id) => handle(id).query(stateQuery),
+    // Read paths show the state when a worker answers soon, and carry on without it otherwise.
+    state: (id) => client.connection.withDeadline(Date.now() + 3_000, () => handle(id).query(stateQuery)),
     async startBatch(input) {
       await client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
         client.workflow.start<typeof invitationBatchWorkflow>('invitationBatchWorkflow', {
