@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { markWorkflowStarted } from '../src/db/invitations';
 import { checkInviter } from '../src/invitations/policy';
 import { FailureType } from '../workflows/messages';
 import type { ActivityDeps } from './deps';
@@ -8,6 +9,8 @@ import { loadInvitationContext } from './load';
 export function validateInviterActivity({ db }: ActivityDeps) {
   return async function validateInviter({ invitationId }: { invitationId: string }): Promise<void> {
     const { invitation, role } = await loadInvitationContext(db, invitationId);
+    // The workflow is running: the reconciler need not start it (see src/invitations/reconcile.ts).
+    if (!invitation.workflow_started_at) await markWorkflowStarted(db, invitationId);
     const verdict = await checkInviter(db, { tenantId: invitation.tenant_id, inviterUserId: invitation.inviter_user_id, roleRank: role.rank });
     if (!verdict.ok) {
       const type = verdict.reason === 'invitations-disabled' ? FailureType.InvitationsDisabled : FailureType.InviterNotAllowed;

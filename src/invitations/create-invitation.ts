@@ -6,9 +6,8 @@ import {
   findInvitationByIdempotencyKey,
   findOpenInvitationByEmail,
   insertInvitation,
-  markWorkflowStarted,
 } from '../db/invitations';
-import { findRoleById, findRoleBySlug, findTenant } from '../db/tenants';
+import { findMembershipRank, findRoleById, findRoleBySlug, findTenant } from '../db/tenants';
 import { insertToken } from '../db/tokens';
 import { isMember } from '../db/users';
 import { UsherError } from '../errors';
@@ -17,7 +16,7 @@ import { workflowIdFor, type InvitationWorkflowInput } from '../../workflows/mes
 import type { InvitationDeps } from './deps';
 import { canonicalEmail } from './email-address';
 import { newId } from './ids';
-import { checkInviter, redirectAllowed } from './policy';
+import { judgeInviter, redirectAllowed } from './policy';
 import { hashToken, invitationLink, tokenFor } from './tokens';
 
 export interface CreateInvitationCommand {
@@ -58,7 +57,8 @@ export interface CreatedInvitation {
  * The one create-invitation command. Checks everything that can be checked without side effects, then writes the
  * row, its first token hash and an audit event in one transaction, then starts the workflow. If the start fails the
  * row is deleted again, so a refused request leaves nothing behind; a crash between the two is repaired by the
- * reconciler (reconcile.ts), because the workflow id is derived from the row.
+ * reconciler (reconcile.ts), because the workflow id is derived from the row. The workflow's first activity marks
+ * the row as started, which keeps that write off the request path.
  */
 export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitationCommand): Promise<CreatedInvitation> {
   const { db } = deps;
@@ -68,24 +68,29 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
     if (earlier) return replay(deps, earlier, requestHash);
   }
 
-  const tenant = await findTenant(db, cmd.tenantId);
+  // Every read the checks need, at once; the checks then run in a fixed order so the same request always gets the
+  // same refusal.
+  const emailCanonical = canonicalEmail(cmd.email);
+  const [tenant, givenRole, inviterRank, member, open] = await Promise.all([
+    findTenant(db, cmd.tenantId),
+    cmd.role ? findRole(db, cmd.tenantId, cmd.role) : undefined,
+    findMembershipRank(db, cmd.tenantId, cmd.inviterUserId),
+    isMember(db, cmd.tenantId, emailCanonical),
+    findOpenInvitationByEmail(db, cmd.tenantId, emailCanonical),
+  ]);
   if (!tenant) throw new UsherError('not-found', 'no such tenant');
   const wanted = cmd.role ?? { slug: tenant.default_role_slug };
-  const role = 'id' in wanted ? await findRoleById(db, tenant.id, wanted.id) : await findRoleBySlug(db, tenant.id, wanted.slug);
+  const role = givenRole ?? (cmd.role ? undefined : await findRole(db, tenant.id, wanted));
   if (!role) throw new UsherError('invalid-request', `unknown role: ${'id' in wanted ? wanted.id : wanted.slug}`, { field: 'role' });
 
-  const verdict = await checkInviter(db, { tenantId: tenant.id, inviterUserId: cmd.inviterUserId, roleRank: role.rank });
+  const verdict = judgeInviter(tenant, inviterRank, role.rank);
   if (!verdict.ok) throw new UsherError(verdict.reason, verdict.message);
   for (const [field, url] of [['redirectUrl', cmd.redirectUrl], ['linkBaseUrl', cmd.linkBaseUrl]] as const) {
     if (url && !redirectAllowed(url, tenant.allowed_redirect_hosts)) {
       throw new UsherError('redirect-not-allowed', `${field} host is not allowed for this tenant: ${safeHost(url)}`, { field });
     }
   }
-  const emailCanonical = canonicalEmail(cmd.email);
-  if (await isMember(db, tenant.id, emailCanonical)) {
-    throw new UsherError('already-member', `${cmd.email} is already a member of this tenant`);
-  }
-  const open = await findOpenInvitationByEmail(db, tenant.id, emailCanonical);
+  if (member) throw new UsherError('already-member', `${cmd.email} is already a member of this tenant`);
   if (open) {
     // A retry that read its key before the first request committed finds the first request's invitation here.
     if (cmd.idempotencyKey && open.idempotency_key === cmd.idempotencyKey) return replay(deps, open, requestHash);
@@ -161,7 +166,6 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
     deps.log.error('workflow start failed; invitation rolled back', { invitationId: id, error: String(err) });
     throw new UsherError('temporal-unavailable', undefined, {}, err);
   }
-  await markWorkflowStarted(db, id);
   deps.log.info('invitation created', { invitationId: id, tenantId: tenant.id, origin: cmd.origin, role: role.slug });
   return { invitation, acceptUrl: linkFor(deps, invitation), replayed: false };
 }
@@ -177,6 +181,10 @@ export function workflowInput(invitation: Invitation, tenant: Tenant): Invitatio
     sendEmail: invitation.send_email,
     origin: invitation.origin,
   };
+}
+
+function findRole(db: InvitationDeps['db'], tenantId: string, role: { slug: string } | { id: string }) {
+  return 'id' in role ? findRoleById(db, tenantId, role.id) : findRoleBySlug(db, tenantId, role.slug);
 }
 
 function replay(deps: InvitationDeps, earlier: Invitation, requestHash: string): CreatedInvitation {
