@@ -1,4 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { listEmailMessages } from '../../src/db/email-messages';
 import { findInvitationById } from '../../src/db/invitations';
 import { UsherError } from '../../src/errors';
@@ -221,5 +225,23 @@ describe('the invitation workflow', () => {
     expect(result.reminderTimes.map((t) => Math.round(((Date.parse(t) - invitation.created_at.getTime()) / life) * 14))).toEqual([2, 5, 10]);
     const expiredAt = (await findInvitationById(stack.db, invitation.id))!.decided_at!.getTime();
     expect(Math.abs(expiredAt - Date.parse(result.expiresAt))).toBeLessThan(1000);
+  });
+
+  it('every history above replays deterministically against the current workflow code', async () => {
+    const rows = await stack.db.selectFrom('invitations').select(['id', 'email']).orderBy('created_at').execute();
+    const workflowBundle = { code: await readFile(inject('workflowBundlePath'), 'utf8') };
+    const histories = await Promise.all(rows.map(async (row) => ({ workflowId: workflowIdFor(row.id), history: await handleOf(row.id).fetchHistory(), email: row.email })));
+    for await (const result of Worker.runReplayHistories({ workflowBundle }, histories)) {
+      expect(result.error, `${result.workflowId} does not replay`).toBeUndefined();
+    }
+    expect(histories.length).toBeGreaterThanOrEqual(10);
+    // USHER_RECORD_HISTORIES=<dir> keeps these as fixtures for test/workflows/replay.test.ts.
+    const dir = process.env.USHER_RECORD_HISTORIES;
+    if (dir) {
+      await mkdir(dir, { recursive: true });
+      for (const { history, email } of histories) {
+        await writeFile(path.join(dir, `${email.split('@')[0]}.history.pb`), temporal.api.history.v1.History.encode(history).finish());
+      }
+    }
   });
 });
