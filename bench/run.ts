@@ -78,7 +78,8 @@ async function main() {
   await timed(20, 4, (i) => create(`warmup-${i}@bench.example`));
   // The API alone: no worker yet, so nothing else competes for this process (the workflows wait in Temporal).
   const apiOnly = await timed(N, 1, (i) => create(`api-${i}@bench.example`));
-  const worker = await runWorker({ db, smtpUrl: mail.url, mailFrom: 'bench@usher.localhost', settings, address: temporal.address, namespace: 'default', log });
+  const maxCachedWorkflows = process.env.WORKER_MAX_CACHED_WORKFLOWS ? Number(process.env.WORKER_MAX_CACHED_WORKFLOWS) : undefined;
+  const worker = await runWorker({ db, smtpUrl: mail.url, mailFrom: 'bench@usher.localhost', settings, address: temporal.address, namespace: 'default', maxCachedWorkflows, log });
   await mail.waitFor(() => mail.messages().length >= N + 20, 120_000);
   const rssBefore = process.memoryUsage().rss;
   const health = await timed(N, 1, async () => {

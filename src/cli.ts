@@ -63,6 +63,7 @@ async function main(argv: string[]): Promise<void> {
         settings: { tokenSecret: c.tokenSecret, publicBaseUrl: c.publicBaseUrl, taskQueue: c.temporal.taskQueue },
         address: c.temporal.address,
         namespace: c.temporal.namespace,
+        maxCachedWorkflows: c.temporal.maxCachedWorkflows,
         log,
       });
       await Promise.race([untilSignal(), worker.done]);

@@ -17,6 +17,7 @@ export const configSchema = z.object({
   TASK_QUEUE: z.string().min(1).default('usher-invitations-v1'),
   TEMPORAL_CLI: optionalString,
   TEMPORAL_UI_PORT: port(8233),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
   SMTP_URL: url('SMTP_URL'),
   MAIL_FROM: z.string().min(3).default('Usher <invitations@usher.localhost>'),
   PUBLIC_BASE_URL: url('PUBLIC_BASE_URL'),
@@ -33,7 +34,7 @@ export const configSchema = z.object({
 
 export interface Config {
   databaseUrl?: string;
-  temporal: { address: string; namespace: string; taskQueue: string; cli?: string; uiPort: number };
+  temporal: { address: string; namespace: string; taskQueue: string; cli?: string; uiPort: number; maxCachedWorkflows?: number };
   smtpUrl?: string;
   mailFrom: string;
   publicBaseUrl: string;
@@ -65,6 +66,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       taskQueue: e.TASK_QUEUE,
       cli: e.TEMPORAL_CLI,
       uiPort: e.TEMPORAL_UI_PORT,
+      maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     },
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,

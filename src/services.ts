@@ -76,6 +76,7 @@ export async function runWorker(options: {
   namespace: string;
   connection?: NativeConnection;
   workflowBundle?: WorkflowBundleOption;
+  maxCachedWorkflows?: number;
   log: Logger;
 }): Promise<RunningWorker> {
   const mailer = createSmtpMailer(options.smtpUrl, options.mailFrom);
@@ -89,6 +90,7 @@ export async function runWorker(options: {
     taskQueue: options.settings.taskQueue,
     connection: options.connection,
     workflowBundle: options.workflowBundle,
+    maxCachedWorkflows: options.maxCachedWorkflows,
     deps: {
       db: options.db,
       mailer,

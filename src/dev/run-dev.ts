@@ -65,7 +65,7 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
     await writeFile(credentialsFile, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
 
     quietRuntime();
-    const worker = await runWorker({ db, smtpUrl, mailFrom: config.mailFrom, settings, address: temporal.address, namespace: config.temporal.namespace, log });
+    const worker = await runWorker({ db, smtpUrl, mailFrom: config.mailFrom, settings, address: temporal.address, namespace: config.temporal.namespace, maxCachedWorkflows: config.temporal.maxCachedWorkflows, log });
     stops.push(() => worker.stop());
 
     const client = await connectClient(temporal.address, config.temporal.namespace);

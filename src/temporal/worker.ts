@@ -39,6 +39,8 @@ export interface WorkerOptions {
   /** Tests wrap activities to force failures the real ones cannot produce on demand. */
   activities?: ReturnType<typeof createActivities>;
   connection?: NativeConnection;
+  /** Open invitations kept in memory between their events; fewer saves memory, more saves replays. SDK default if unset. */
+  maxCachedWorkflows?: number;
 }
 
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
@@ -48,6 +50,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities: options.activities ?? createActivities(options.deps),
+    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath, bundlerOptions: {} }),
   });
 }
