@@ -3,12 +3,13 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ApiDeps } from '../api/deps';
 import { readRawBody } from '../api/body';
-import { verifyToken, type CompatPrincipal } from '../db/compat-credentials';
+import { addCredential, verifyIdentifierSecret, verifyToken, type CompatPrincipal } from '../db/compat-credentials';
 import type { Tenant } from '../db/database';
 import { findTenant } from '../db/tenants';
 import { UsherError } from '../errors';
 import { createInvitation } from '../invitations/create-invitation';
 import { canonicalEmail, emailAddress } from '../invitations/email-address';
+import { newSecret } from '../invitations/tokens';
 
 /**
  * Akana API Platform `POST /api/users/invitations` (seed 003): a logged-in platform user invites one or more people
@@ -48,6 +49,16 @@ class AkanaError extends Error {
 
 export function akanaRoutes(deps: ApiDeps): Router {
   const router = new Router();
+
+  // Akana's POST /api/login: email and password give the session cookie and, for CSRF prevention, the token cookie
+  // whose value the client echoes in X-Csrf-Token_{tenant}.
+  router.post('/api/login', async (ctx) => {
+    try {
+      await login(deps, ctx);
+    } catch (err) {
+      refuse(deps, ctx, err);
+    }
+  });
 
   router.post(AKANA_PATH, async (ctx) => {
     try {
@@ -97,6 +108,31 @@ async function invite(deps: ApiDeps, ctx: Context): Promise<void> {
   ctx.type = responseType;
   ctx.set('Cache-Control', 'no-store');
   ctx.body = invited;
+}
+
+const SESSION_MINUTES = 30;
+
+async function login(deps: ApiDeps, ctx: Context): Promise<void> {
+  const responseType = negotiate(ctx);
+  const body = await readBody(ctx);
+  const { email, password } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  if (typeof email !== 'string' || typeof password !== 'string' || email === '' || password === '') {
+    throw new AkanaError(400, 'email and password are required');
+  }
+  const principal = await verifyIdentifierSecret(deps.db, 'akana-password', canonicalEmail(email), password, { now: deps.clock() });
+  const tenant = principal?.userId ? await findTenant(deps.db, principal.tenantId) : undefined;
+  if (!principal?.userId || !tenant) throw new AkanaError(401, 'Unauthorized: the email or password is not valid');
+  const session = newSecret(24);
+  const csrf = newSecret(18);
+  const expires = new Date(deps.clock().getTime() + SESSION_MINUTES * 60_000);
+  await addCredential(deps.db, { tenantId: tenant.id, kind: 'akana-session', token: session, userId: principal.userId, data: { csrf }, expiresAt: expires });
+  const cookie = { path: '/', expires, sameSite: 'lax' as const, overwrite: true };
+  ctx.cookies.set(`AtmoAuthToken_${tenant.slug}`, session, { ...cookie, httpOnly: true });
+  ctx.cookies.set(`Csrf-Token_${tenant.slug}`, csrf, { ...cookie, httpOnly: false });
+  ctx.status = 200;
+  ctx.type = responseType;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { userName: email, userFDN: `${principal.userId}.${tenant.slug}`, fedMemberID: tenant.slug, expirationTime: expires.getTime() };
 }
 
 /** The session cookie names its tenant; only a live session of that tenant, with a user, counts. */

@@ -140,7 +140,8 @@ export type CompatCredentialKind =
   | 'quickbase-ticket'
   | 'quickbase-app-token'
   | 'sap-client'
-  | 'akana-session';
+  | 'akana-session'
+  | 'akana-password';
 
 export interface CompatCredentialsTable {
   id: string;

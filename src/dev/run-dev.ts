@@ -96,6 +96,7 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
         `               API_Authenticate username=${credentials.quickbase.username} password=${credentials.quickbase.password}; userid ${credentials.quickbase.userids.sample}`,
         `  SAP          POST ${credentials.sap.endpoint}  Basic ${credentials.sap.clientId}:${credentials.sap.clientSecret}`,
         `  Akana        POST ${credentials.akana.endpoint}  Cookie: ${credentials.akana.cookie}  ${credentials.akana.csrfHeader}: ${credentials.akana.csrfToken}`,
+        `               or log in: POST ${credentials.akana.login}  email=${credentials.akana.email} password=${credentials.akana.password}`,
         `  Royalti      POST ${credentials.royalti.endpoint}  Authorization: Bearer <royalti.jwt in the file>`,
         '',
         'Try it:',

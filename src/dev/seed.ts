@@ -6,6 +6,7 @@ import type { Db } from '../db/connect';
 import type { Tenant, User } from '../db/database';
 import { upsertUser } from '../db/users';
 import { newId } from '../invitations/ids';
+import { sha256 } from '../invitations/secrets';
 import { newSecret } from '../invitations/tokens';
 
 export const DEMO_TENANT_SLUG = 'demo';
@@ -31,7 +32,7 @@ export interface DevCredentials {
     userids: Record<string, string>;
   };
   sap: { endpoint: string; clientId: string; clientSecret: string; homeUrl: string };
-  akana: { endpoint: string; tenant: string; cookie: string; csrfHeader: string; csrfToken: string };
+  akana: { endpoint: string; login: string; email: string; password: string; tenant: string; cookie: string; csrfHeader: string; csrfToken: string };
   royalti: { endpoint: string; workspaceId: string; jwt: string; jwtKey: string };
 }
 
@@ -44,6 +45,7 @@ export interface DevSecrets {
   sapClientSecret: string;
   akanaSession: string;
   akanaCsrf: string;
+  akanaPassword?: string;
   royaltiJwtKey: string;
 }
 
@@ -57,6 +59,7 @@ export function newDevSecrets(apiKey?: string): DevSecrets {
     sapClientSecret: newSecret(24),
     akanaSession: newSecret(24),
     akanaCsrf: newSecret(18),
+    akanaPassword: newSecret(12),
     royaltiJwtKey: newSecret(32),
   };
 }
@@ -129,6 +132,9 @@ export async function seedCompatCredentials(
   await addCredential(db, { ...owner, userId: null, kind: 'quickbase-app-token', token: QUICKBASE_SAMPLE.apptoken });
   await addCredential(db, { ...owner, kind: 'sap-client', identifier: `${tenant.slug}-sap-client`, secret: secrets.sapClientSecret });
   await addCredential(db, { ...owner, kind: 'akana-session', token: secrets.akanaSession, data: { csrf: secrets.akanaCsrf } });
+  // Secrets files written before Akana's login existed have no password: derive one that stays the same per folder.
+  const akanaPassword = secrets.akanaPassword ?? sha256(`akana-password:${secrets.akanaSession}`).slice(0, 16);
+  await addCredential(db, { ...owner, kind: 'akana-password', identifier: input.ownerEmail.toLowerCase(), secret: akanaPassword, strength: 'password' });
   // Quickbase names users by id: the sample's invitee, provisioned beforehand as API_ProvisionUser would.
   const sampleUser = await upsertUser(db, { tenantId: tenant.id, email: 'quickbase.sample.user@example.com', firstName: 'Sample', lastName: 'User' });
   await db.updateTable('users').set({ external_id: QUICKBASE_SAMPLE.userid }).where('id', '=', sampleUser.id).execute();
@@ -164,6 +170,9 @@ export async function seedCompatCredentials(
     sap: { endpoint: `${input.publicBaseUrl}/cps/invite/`, clientId: `${tenant.slug}-sap-client`, clientSecret: secrets.sapClientSecret, homeUrl: tenant.home_url ?? '' },
     akana: {
       endpoint: `${input.publicBaseUrl}/api/users/invitations`,
+      login: `${input.publicBaseUrl}/api/login`,
+      email: input.ownerEmail,
+      password: akanaPassword,
       tenant: tenant.slug,
       cookie: `AtmoAuthToken_${tenant.slug}=${secrets.akanaSession}`,
       csrfHeader: `X-Csrf-Token_${tenant.slug}`,

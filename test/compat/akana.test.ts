@@ -209,3 +209,43 @@ describe('Akana POST /api/users/invitations', () => {
     }
   });
 });
+
+describe('Akana POST /api/login', () => {
+  it('an email and password give the session and CSRF cookies, and with them the user invites', async () => {
+    const response = await fetch(`${stack.baseUrl}/api/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ email: akana.email, password: akana.password }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ userName: akana.email, fedMemberID: akana.tenant });
+    const cookies = Object.fromEntries(response.headers.getSetCookie().map((c) => c.split(';')[0]!.split('=') as [string, string]));
+    const session = cookies[`AtmoAuthToken_${akana.tenant}`];
+    const csrf = cookies[`Csrf-Token_${akana.tenant}`];
+    expect(session).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(csrf).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(response.headers.getSetCookie().find((c) => c.startsWith('AtmoAuthToken_'))).toMatch(/httponly/i);
+
+    const invited = await fetch(`${stack.baseUrl}/api/users/invitations`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Cookie: `AtmoAuthToken_${akana.tenant}=${session}`, [akana.csrfHeader]: csrf! },
+      body: JSON.stringify({ EmailAddresses: ['after.login@example.com'], Message: 'Logged in first' }),
+    });
+    expect(invited.status).toBe(200);
+    expect(await invited.json()).toEqual(['after.login@example.com']);
+    await stack.mail.waitFor(sentTo('after.login@example.com'));
+  });
+
+  it('a wrong password is 401 and sets no cookie; a missing field is 400', async () => {
+    const wrong = await fetch(`${stack.baseUrl}/api/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: akana.email, password: 'not-the-password' }),
+    });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toMatchObject({ code: 401 });
+    expect(wrong.headers.getSetCookie()).toEqual([]);
+    const missing = await fetch(`${stack.baseUrl}/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email: akana.email }) });
+    expect(missing.status).toBe(400);
+  });
+});
