@@ -29,6 +29,7 @@ export const configSchema = z.object({
   USHER_DEV_API_KEY: optionalString,
   USHER_ADMIN_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 24, { message: 'USHER_ADMIN_TOKEN must be at least 24 characters' }),
   USHER_DATA_DIR: z.string().default('.usher'),
+  USHER_DEV_POSTGRES_PORT: port(54329),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -45,6 +46,8 @@ export interface Config {
   /** Operator credential for creating and listing tenants (`/v1/tenants`); unset = that surface is closed. */
   adminToken?: string;
   dataDir: string;
+  /** `usher dev`'s embedded PostgreSQL; 0 picks a free port. */
+  devPostgresPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -77,6 +80,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     devApiKey: e.USHER_DEV_API_KEY,
     adminToken: e.USHER_ADMIN_TOKEN,
     dataDir: e.USHER_DATA_DIR,
+    devPostgresPort: e.USHER_DEV_POSTGRES_PORT,
     logLevel: e.LOG_LEVEL,
   };
 }

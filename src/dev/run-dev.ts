@@ -40,7 +40,7 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
 
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, "postgres"), port: 54329 });
+      const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), port: config.devPostgresPort });
       stops.push(() => pg.stop());
       databaseUrl = await pg.createDatabase('usher');
     }
@@ -84,7 +84,7 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
         `  API          ${base}   (OpenAPI: ${base}/openapi.json)`,
         `  Temporal UI  ${temporal.uiUrl ?? '(off)'}   (server ${temporal.address})`,
         outbox ? `  Outbox       ${base}/dev/outbox` : `  SMTP         ${smtpUrl.replace(/\/\/[^@]*@/, '//***@')}`,
-        `  Database     ${config.databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL, data in ${path.join(dataDir, 'postgres')}`}`,
+        `  Database     ${config.databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL ${databaseUrl}, data in ${path.join(dataDir, 'postgres')}`}`,
         `  Tenant       ${tenant.name} (${tenant.slug}), roles: owner, admin, member`,
         `  API key      ${apiKey}`,
         `  Admin token  ${adminToken}   (operators: /v1/tenants)`,
