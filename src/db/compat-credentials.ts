@@ -1,7 +1,8 @@
 import { hashSecret, sha256, verifySecret } from '../invitations/secrets';
 import { newId } from '../invitations/ids';
 import type { Db } from './connect';
-import type { CompatCredentialKind } from './database';
+import type { Selectable } from 'kysely';
+import type { CompatCredentialKind, CompatCredentialsTable } from './database';
 
 export interface CompatPrincipal {
   credentialId: string;
@@ -16,6 +17,33 @@ export interface CompatPrincipal {
  *    `lookup` is the identifier, the secret is hashed;
  *  - bearer tokens (Quickbase user tokens, tickets and app tokens, Akana sessions): `lookup` is the token's SHA-256.
  */
+export interface CredentialRow {
+  tenantId: string;
+  kind: CompatCredentialKind;
+  lookup: string;
+  secretHash: string | null;
+  userId: string | null;
+  data?: Record<string, unknown>;
+  expiresAt?: Date | null;
+}
+
+/** Stores one credential; the same (tenant, kind, lookup) again replaces it and brings it back if revoked, keeping its id. */
+export async function upsertCredential(db: Db, input: CredentialRow): Promise<Selectable<CompatCredentialsTable>> {
+  const values = {
+    secret_hash: input.secretHash,
+    user_id: input.userId,
+    data: JSON.stringify(input.data ?? {}),
+    expires_at: input.expiresAt ?? null,
+    revoked_at: null,
+  };
+  return db
+    .insertInto('compat_credentials')
+    .values({ id: newId(), tenant_id: input.tenantId, kind: input.kind, lookup: input.lookup, ...values })
+    .onConflict((oc) => oc.columns(['tenant_id', 'kind', 'lookup']).doUpdateSet(values))
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
 export async function addCredential(
   db: Db,
   input: {
@@ -30,31 +58,16 @@ export async function addCredential(
     strength?: 'generated' | 'password';
   },
 ): Promise<string> {
-  const id = newId();
-  const lookup = input.token !== undefined ? sha256(input.token) : input.identifier!;
-  await db
-    .insertInto('compat_credentials')
-    .values({
-      id,
-      tenant_id: input.tenantId,
-      kind: input.kind,
-      lookup,
-      secret_hash: input.secret !== undefined ? hashSecret(input.secret, input.strength ?? 'generated') : null,
-      user_id: input.userId ?? null,
-      data: JSON.stringify(input.data ?? {}),
-      expires_at: input.expiresAt ?? null,
-    })
-    .onConflict((oc) =>
-      oc.columns(['tenant_id', 'kind', 'lookup']).doUpdateSet({
-        secret_hash: input.secret !== undefined ? hashSecret(input.secret, input.strength ?? 'generated') : null,
-        user_id: input.userId ?? null,
-        data: JSON.stringify(input.data ?? {}),
-        expires_at: input.expiresAt ?? null,
-        revoked_at: null,
-      }),
-    )
-    .execute();
-  return id;
+  const row = await upsertCredential(db, {
+    tenantId: input.tenantId,
+    kind: input.kind,
+    lookup: input.token !== undefined ? sha256(input.token) : input.identifier!,
+    secretHash: input.secret !== undefined ? hashSecret(input.secret, input.strength ?? 'generated') : null,
+    userId: input.userId ?? null,
+    data: input.data,
+    expiresAt: input.expiresAt,
+  });
+  return row.id;
 }
 
 export interface Scope {

@@ -1,7 +1,7 @@
 import type { CreateCompatCredentialBody } from '../api/management-schemas';
 import { recordAudit } from '../db/audit';
 import type { Db } from '../db/connect';
-import type { CompatCredentialKind } from '../db/database';
+import { type CredentialRow, upsertCredential } from '../db/compat-credentials';
 import { UsherError } from '../errors';
 import { newId } from '../invitations/ids';
 import { hashSecret, sha256 } from '../invitations/secrets';
@@ -18,24 +18,10 @@ export interface IssuedCredential {
 
 const rowColumns = ['id', 'kind', 'lookup', 'user_id', 'expires_at', 'revoked_at', 'created_at'] as const;
 
-/** Stores one credential; the same (kind, lookup) again replaces its secret and brings it back if revoked, keeping its id. */
-async function store(
-  db: Db,
-  input: { tenantId: string; kind: CompatCredentialKind; lookup: string; secretHash: string | null; userId: string | null; data?: Record<string, unknown>; expiresAt?: Date | null },
-): Promise<CompatCredentialRow> {
-  const values = {
-    secret_hash: input.secretHash,
-    user_id: input.userId,
-    data: JSON.stringify(input.data ?? {}),
-    expires_at: input.expiresAt ?? null,
-    revoked_at: null,
-  };
-  return db
-    .insertInto('compat_credentials')
-    .values({ id: newId(), tenant_id: input.tenantId, kind: input.kind, lookup: input.lookup, ...values })
-    .onConflict((oc) => oc.columns(['tenant_id', 'kind', 'lookup']).doUpdateSet(values))
-    .returning([...rowColumns])
-    .executeTakeFirstOrThrow();
+/** Stores one credential through the shared upsert; only the columns a view may show leave this module. */
+async function store(db: Db, input: CredentialRow): Promise<CompatCredentialRow> {
+  const { id, kind, lookup, user_id, expires_at, revoked_at, created_at } = await upsertCredential(db, input);
+  return { id, kind, lookup, user_id, expires_at, revoked_at, created_at };
 }
 
 /**
