@@ -15,7 +15,11 @@ import { createLogger } from '../../src/log';
 import { invitationWorkflows } from '../../src/temporal/invitation-client';
 import { quietRuntime } from '../../src/temporal/worker';
 import { searchAttributeKeys } from '../../workflows/search-attributes';
+import { createInvitation } from '../../src/invitations/create-invitation';
+import type { invitationWorkflow } from '../../workflows/invitation';
+import { workflowIdFor } from '../../workflows/messages';
 import { freshDatabase } from './database';
+import type { TestTenant } from './tenants';
 
 export interface TimeSkippingStack {
   env: TestWorkflowEnvironment;
@@ -102,3 +106,21 @@ export const tokenOf = (link: string | null): string => {
   if (!link) throw new Error('the email has no accept link');
   return link.slice(link.lastIndexOf('/') + 1);
 };
+
+export type InviteCommand = Parameters<typeof createInvitation>[1];
+
+/** A member invitation from the tenant's owner, with email, as the workflow tests write it; `extra` overrides. */
+export const memberInvitation = (tenant: TestTenant, email: string, extra: Partial<InviteCommand> = {}): InviteCommand => ({
+  tenantId: tenant.id,
+  email,
+  role: { slug: 'member' },
+  inviterUserId: tenant.owner.id,
+  sendEmail: true,
+  origin: 'test',
+  actor: 'test',
+  ...extra,
+});
+
+/** The typed handle of an invitation's workflow on the time-skipping server. */
+export const invitationHandle = (stack: TimeSkippingStack, invitationId: string) =>
+  stack.env.client.workflow.getHandle<typeof invitationWorkflow>(workflowIdFor(invitationId));

@@ -9,11 +9,10 @@ import { newId } from '../../src/invitations/ids';
 import { startUnstartedInvitations } from '../../src/invitations/reconcile';
 import { hashToken, tokenFor } from '../../src/invitations/tokens';
 import { invitationWorkflows } from '../../src/temporal/invitation-client';
-import type { invitationWorkflow } from '../../workflows/invitation';
 import { workflowIdFor } from '../../workflows/messages';
 import { sentTo } from '../support/mail';
 import { createTestTenant, type TestTenant } from '../support/tenants';
-import { startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping';
+import { invitationHandle, memberInvitation, startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping';
 
 let stack: TimeSkippingStack;
 let tenant: TestTenant;
@@ -44,16 +43,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const command = (email: string) => ({
-  tenantId: tenant.id,
-  email,
-  role: { slug: 'member' },
-  inviterUserId: tenant.owner.id,
-  sendEmail: true,
-  origin: 'test',
-  actor: 'test',
-});
-const handleOf = (id: string) => stack.env.client.workflow.getHandle<typeof invitationWorkflow>(workflowIdFor(id));
+const command = (email: string) => memberInvitation(tenant, email);
+const handleOf = (id: string) => invitationHandle(stack, id);
 
 async function until<T>(probe: () => Promise<T | undefined | false>, what: string): Promise<T> {
   for (let i = 0; i < 100; i++) {

@@ -9,11 +9,10 @@ import { UsherError } from '../../src/errors';
 import { createInvitation } from '../../src/invitations/create-invitation';
 import { acceptByToken, declineByToken, lookupByToken } from '../../src/invitations/invitee-actions';
 import { editInvitation, resendInvitation, revokeInvitation } from '../../src/invitations/manage';
-import type { invitationWorkflow } from '../../workflows/invitation';
 import { stateQuery, workflowIdFor } from '../../workflows/messages';
 import { sentTo } from '../support/mail';
 import { addMember, createTestTenant, type TestTenant } from '../support/tenants';
-import { startTimeSkippingStack, type TimeSkippingStack, tokenOf } from '../support/time-skipping';
+import { type InviteCommand, invitationHandle, memberInvitation, startTimeSkippingStack, type TimeSkippingStack, tokenOf } from '../support/time-skipping';
 
 const DAY = 24 * 60 * 60 * 1000;
 let stack: TimeSkippingStack;
@@ -29,19 +28,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-type Command = Parameters<typeof createInvitation>[1];
-const invite = (email: string, extra: Partial<Command> = {}) =>
-  createInvitation(stack.deps, {
-    tenantId: tenant.id,
-    email,
-    role: { slug: 'member' },
-    inviterUserId: tenant.owner.id,
-    sendEmail: true,
-    origin: 'test',
-    actor: 'test',
-    ...extra,
-  });
-const handleOf = (invitationId: string) => stack.env.client.workflow.getHandle<typeof invitationWorkflow>(workflowIdFor(invitationId));
+const invite = (email: string, extra: Partial<InviteCommand> = {}) => createInvitation(stack.deps, memberInvitation(tenant, email, extra));
+const handleOf = (invitationId: string) => invitationHandle(stack, invitationId);
 const membershipsOf = (email: string) =>
   stack.db
     .selectFrom('memberships')
