@@ -12,5 +12,5 @@ COPY bin ./bin
 USER node
 ENV HOST=0.0.0.0 PORT=3000
 EXPOSE 3000
-ENTRYPOINT ["node", "--import", "tsx", "src/cli.ts"]
+ENTRYPOINT ["node", "--import", "tsx", "src/main/cli.ts"]
 CMD ["api"]

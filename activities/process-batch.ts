@@ -1,7 +1,7 @@
 import { heartbeat } from '@temporalio/activity';
 import { completeBatch, findBatchById, pendingBatchRows } from '../src/db/batches';
-import { processBatchRow } from '../src/invitations/bulk';
-import { canonicalEmail } from '../src/invitations/email-address';
+import { processBatchRow } from '../src/bulk/command';
+import { canonicalEmail } from '../src/lib/email-address';
 import type { ActivityDeps } from './deps';
 
 const PARALLEL_ROWS = 4;

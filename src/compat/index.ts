@@ -1,10 +1,10 @@
 import type Router from '@koa/router';
-import type { ApiDeps } from '../api/deps';
-import { akanaRoutes } from './akana';
-import { mendixRoutes } from './mendix';
-import { quickbaseRoutes } from './quickbase';
-import { royaltiRoutes } from './royalti';
-import { sapRoutes } from './sap';
+import type { ApiDeps } from '../main/api-deps';
+import { akanaRoutes } from './akana/routes';
+import { mendixRoutes } from './mendix/routes';
+import { quickbaseRoutes } from './quickbase/routes';
+import { royaltiRoutes } from './royalti/routes';
+import { sapRoutes } from './sap/routes';
 
 /**
  * The five seed APIs at their original paths. Each adapter only translates: its request into the same

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { newId } from '../invitations/ids';
+import { newId } from '../lib/ids';
 import { newSecret } from '../invitations/tokens';
 import type { Db } from './connect';
 

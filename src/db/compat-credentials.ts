@@ -1,5 +1,5 @@
-import { hashSecret, sha256, verifySecret } from '../invitations/secrets';
-import { newId } from '../invitations/ids';
+import { hashSecret, sha256, verifySecret } from '../lib/crypto';
+import { newId } from '../lib/ids';
 import type { Db } from './connect';
 import type { Selectable } from 'kysely';
 import type { CompatCredentialKind, CompatCredentialsTable } from './database';

@@ -1,4 +1,4 @@
-import { newId } from '../invitations/ids';
+import { newId } from '../lib/ids';
 import type { Db } from './connect';
 
 export interface LedgerEntry {

@@ -1,5 +1,5 @@
-import { newId } from '../invitations/ids';
-import { canonicalEmail } from '../invitations/email-address';
+import { newId } from '../lib/ids';
+import { canonicalEmail } from '../lib/email-address';
 import type { Db } from './connect';
 import type { User } from './database';
 

@@ -10,12 +10,12 @@ import {
 import { findMembershipRank, findRoleById, findRoleBySlug, findTenant } from '../db/tenants';
 import { insertToken } from '../db/tokens';
 import { isMember } from '../db/users';
-import { UsherError } from '../errors';
+import { UsherError } from '../lib/errors';
 import { daysToMs } from '../../workflows/schedule';
 import { workflowIdFor, type InvitationWorkflowInput } from '../../workflows/messages';
 import type { InvitationDeps } from './deps';
-import { canonicalEmail } from './email-address';
-import { newId } from './ids';
+import { canonicalEmail } from '../lib/email-address';
+import { newId } from '../lib/ids';
 import { judgeInviter, redirectAllowed } from './policy';
 import { hashToken, invitationLink, tokenFor } from './tokens';
 

@@ -3,7 +3,7 @@ import { findInvitationById } from '../db/invitations';
 import { findRoleById, findTenant } from '../db/tenants';
 import { findToken } from '../db/tokens';
 import { findUserById } from '../db/users';
-import { UsherError } from '../errors';
+import { UsherError } from '../lib/errors';
 import type { InvitationDeps } from './deps';
 import { redirectAllowed } from './policy';
 import { hashToken, tokenPattern } from './tokens';

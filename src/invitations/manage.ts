@@ -2,7 +2,7 @@ import type { Invitation } from '../db/database';
 import { findInvitation } from '../db/invitations';
 import { findRoleBySlug } from '../db/tenants';
 import { checkInviter } from './policy';
-import { UsherError } from '../errors';
+import { UsherError } from '../lib/errors';
 import { daysToMs } from '../../workflows/schedule';
 import type { InvitationDeps } from './deps';
 import { invitationLink, tokenFor } from './tokens';

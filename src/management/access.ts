@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import type { Tenant } from '../db/database';
-import { UsherError } from '../errors';
+import { UsherError } from '../lib/errors';
 import { conflict } from './problems';
 
 /**

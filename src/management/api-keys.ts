@@ -1,8 +1,8 @@
 import { hashApiKey } from '../db/api-keys';
 import { recordAudit } from '../db/audit';
 import type { Db } from '../db/connect';
-import { UsherError } from '../errors';
-import { newId } from '../invitations/ids';
+import { UsherError } from '../lib/errors';
+import { newId } from '../lib/ids';
 import { newSecret } from '../invitations/tokens';
 import { lockTenant } from './access';
 import { invalidField } from './problems';

@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { parse } from '../api/body';
-import { createTenantBody, resourceId } from '../api/management-schemas';
+import { parse } from '../http/body';
+import { createTenantBody, resourceId } from './schemas';
 import type { Db } from '../db/connect';
 import { findTenant, findTenantBySlug } from '../db/tenants';
 import { findUserByEmail } from '../db/users';
-import { UsherError } from '../errors';
-import { emailAddress } from '../invitations/email-address';
+import { UsherError } from '../lib/errors';
+import { emailAddress } from '../lib/email-address';
 import { createApiKeyFor, revokeApiKey } from './api-keys';
 import { createTenant, listTenants } from './tenants';
 

@@ -1,10 +1,10 @@
-import type { CreateCompatCredentialBody } from '../api/management-schemas';
+import type { CreateCompatCredentialBody } from './schemas';
 import { recordAudit } from '../db/audit';
 import type { Db } from '../db/connect';
 import { type CredentialRow, upsertCredential } from '../db/compat-credentials';
-import { UsherError } from '../errors';
-import { newId } from '../invitations/ids';
-import { hashSecret, sha256 } from '../invitations/secrets';
+import { UsherError } from '../lib/errors';
+import { newId } from '../lib/ids';
+import { hashSecret, sha256 } from '../lib/crypto';
 import { newSecret } from '../invitations/tokens';
 import { lockTenant } from './access';
 import { invalidField } from './problems';

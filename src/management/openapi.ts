@@ -22,8 +22,8 @@ import {
   updateTenantBody,
   updateUserBody,
   userView,
-} from '../api/management-schemas';
-import { problems, type ProblemCode } from '../errors';
+} from './schemas';
+import { problems, type ProblemCode } from '../lib/errors';
 import { CONFLICT, FORBIDDEN } from './problems';
 
 /**

@@ -1,4 +1,4 @@
-import { problems, type ProblemCode, UsherError } from '../errors';
+import { problems, type ProblemCode, UsherError } from '../lib/errors';
 
 /**
  * The management surface wants two problem codes errors.ts does not have yet: `conflict` (409) and `forbidden` (403).

@@ -1,8 +1,8 @@
 import { recordAudit } from '../db/audit';
 import type { Db } from '../db/connect';
 import type { Role } from '../db/database';
-import { UsherError } from '../errors';
-import { newId } from '../invitations/ids';
+import { UsherError } from '../lib/errors';
+import { newId } from '../lib/ids';
 import { assertTopRankHeld, lockTenant, managerIds } from './access';
 import { conflict, forbidden, mapConflicts } from './problems';
 

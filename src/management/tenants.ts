@@ -1,11 +1,11 @@
 import { sql, type Updateable } from 'kysely';
-import type { TenantSettingsInput, UpdateTenantBody } from '../api/management-schemas';
+import type { TenantSettingsInput, UpdateTenantBody } from './schemas';
 import { recordAudit } from '../db/audit';
 import type { Db } from '../db/connect';
 import type { Tenant, TenantsTable } from '../db/database';
-import { UsherError } from '../errors';
-import { canonicalEmail } from '../invitations/email-address';
-import { newId } from '../invitations/ids';
+import { UsherError } from '../lib/errors';
+import { canonicalEmail } from '../lib/email-address';
+import { newId } from '../lib/ids';
 import { lockTenant } from './access';
 import { issueApiKey, type IssuedApiKey } from './api-keys';
 import { invalidField, mapConflicts } from './problems';

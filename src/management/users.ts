@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { recordAudit } from '../db/audit';
 import type { Db } from '../db/connect';
-import { UsherError } from '../errors';
-import { canonicalEmail } from '../invitations/email-address';
-import { newId } from '../invitations/ids';
+import { UsherError } from '../lib/errors';
+import { canonicalEmail } from '../lib/email-address';
+import { newId } from '../lib/ids';
 import { assertTopRankHeld, lockTenant } from './access';
 import { conflict, forbidden, invalidField, mapConflicts } from './problems';
 import type { Actor } from './roles';

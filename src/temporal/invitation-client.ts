@@ -5,7 +5,7 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { UsherError } from '../errors';
+import { UsherError } from '../lib/errors';
 import type { invitationWorkflow } from '../../workflows/invitation';
 import { batchWorkflowIdFor, type InvitationBatchInput, type invitationBatchWorkflow } from '../../workflows/invitation-batch';
 import {

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertUser } from '../../src/db/users';
-import type { DevCredentials } from '../../src/dev/seed';
+import type { DevCredentials } from '../../src/main/dev/seed';
 import { seedCompat } from '../support/compat';
 import { sentTo } from '../support/mail';
 import { expectNothingLeftFor } from '../support/nothing-left';

@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DevCredentials } from '../../src/dev/seed';
-import { canonicalEmail } from '../../src/invitations/email-address';
+import type { DevCredentials } from '../../src/main/dev/seed';
+import { canonicalEmail } from '../../src/lib/email-address';
 import { seedCompat } from '../support/compat';
 import { sentTo } from '../support/mail';
 import { expectNothingLeftFor } from '../support/nothing-left';

@@ -1,4 +1,4 @@
-import { type DevCredentials, newDevSecrets, seedCompatCredentials } from '../../src/dev/seed';
+import { type DevCredentials, newDevSecrets, seedCompatCredentials } from '../../src/main/dev/seed';
 import type { Stack } from './stack';
 
 /**

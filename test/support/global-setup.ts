@@ -2,9 +2,9 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres } from '../../src/dev/embedded-postgres';
-import { findTemporalCli, startTemporalDevServer } from '../../src/dev/temporal-dev-server';
-import { bundleWorkflows } from '../../src/temporal/worker';
+import { startEmbeddedPostgres } from '../../src/main/dev/embedded-postgres';
+import { findTemporalCli, startTemporalDevServer } from '../../src/main/dev/temporal-dev-server';
+import { bundleWorkflows } from '../../src/main/worker';
 
 declare module 'vitest' {
   export interface ProvidedContext {

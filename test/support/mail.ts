@@ -1,4 +1,4 @@
-import type { CaughtMessage } from '../../src/dev/mail-catcher';
+import type { CaughtMessage } from '../../src/main/dev/mail-catcher';
 
 /** Mailbox names compare without case (SMTP lower-cases the domain on the way). */
 export const sentTo = (address: string) => (m: CaughtMessage) => m.to.some((t) => t.toLowerCase() === address.toLowerCase());

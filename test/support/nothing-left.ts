@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { canonicalEmail } from '../../src/invitations/email-address';
+import { canonicalEmail } from '../../src/lib/email-address';
 import { sentTo } from './mail';
 import type { Stack } from './stack';
 

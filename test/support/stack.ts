@@ -4,12 +4,12 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { Db } from '../../src/db/connect';
-import { type MailCatcher, startMailCatcher } from '../../src/dev/mail-catcher';
-import { freePort } from '../../src/dev/temporal-dev-server';
+import { type MailCatcher, startMailCatcher } from '../../src/main/dev/mail-catcher';
+import { freePort } from '../../src/main/dev/temporal-dev-server';
 import type { InvitationDeps } from '../../src/invitations/deps';
-import { createLogger } from '../../src/log';
-import { apiDeps, closeServer, invitationDeps, listen, runWorker, type RunningWorker } from '../../src/services';
-import { quietRuntime } from '../../src/temporal/worker';
+import { createLogger } from '../../src/lib/log';
+import { apiDeps, closeServer, invitationDeps, listen, runWorker, type RunningWorker } from '../../src/main/wiring';
+import { quietRuntime } from '../../src/main/worker';
 import { freshDatabase } from './database';
 import { createTestTenant, type TestTenant } from './tenants';
 

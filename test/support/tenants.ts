@@ -1,7 +1,7 @@
 import { createApiKey } from '../../src/db/api-keys';
 import type { Db } from '../../src/db/connect';
 import { upsertUser } from '../../src/db/users';
-import { newId } from '../../src/invitations/ids';
+import { newId } from '../../src/lib/ids';
 
 export interface TestTenant {
   id: string;

@@ -5,7 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { listEmailMessages } from '../../src/db/email-messages';
 import { findInvitationById } from '../../src/db/invitations';
-import { UsherError } from '../../src/errors';
+import { UsherError } from '../../src/lib/errors';
 import { createInvitation } from '../../src/invitations/create-invitation';
 import { acceptByToken, declineByToken, lookupByToken } from '../../src/invitations/invitee-actions';
 import { editInvitation, resendInvitation, revokeInvitation } from '../../src/invitations/manage';

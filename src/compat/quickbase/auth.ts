@@ -1,6 +1,6 @@
 import { type CompatPrincipal, verifyIdentifierSecret, verifyToken } from '../../db/compat-credentials';
 import type { Db } from '../../db/connect';
-import { sha256 } from '../../invitations/secrets';
+import { sha256 } from '../../lib/crypto';
 
 /** A user credential as a Quickbase request presents it. */
 export type Presented =

@@ -1,4 +1,4 @@
-import type { ProblemCode } from '../../errors';
+import type { ProblemCode } from '../../lib/errors';
 
 /**
  * The Quickbase error codes this adapter answers with, and their `errtext` as Quickbase's "Error codes" appendix

@@ -1,0 +1,207 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { CompatPrincipal } from '../../db/compat-credentials';
+import { verifyIdentifierSecret } from '../../db/compat-credentials';
+import type { User } from '../../db/database';
+import { findTenant } from '../../db/tenants';
+import { problems, UsherError } from '../../lib/errors';
+import { createInvitation } from '../../invitations/create-invitation';
+import { emailAddress } from '../../lib/email-address';
+import type { ApiDeps } from '../../main/api-deps';
+import { readRawBody } from '../../http/body';
+
+/**
+ * SAP Cloud Identity Services invitation REST API: `POST /cps/invite/` with a JSON body.
+ *
+ * Authentication is SAP's "API Authentication" for technical users: HTTP Basic with the client id and secret of a
+ * `sap-client` credential. The credential names the tenant and the technical user who is recorded as the inviter;
+ * `inviterName` is only the display name the email shows.
+ *
+ * Success is `201 Created` with `Location: /v1/invitations/{id}` and `{"id": …, "status": "pending"}`. Every refusal,
+ * Usher's own and unexpected ones, is answered as `{"status": 400, "code": "invalid-request", "message": "…",
+ * "requestId": "…"}` with the matching HTTP status (see docs/compat/sap.md). Nothing here decides policy: it parses,
+ * authenticates, maps the request onto createInvitation and maps the outcome back.
+ */
+export const SAP_PATHS = ['/cps/invite/', '/cps/invite'] as const;
+export const SAP_ORIGIN = 'sap';
+const REALM = 'Usher (SAP Cloud Identity Services invitation API)';
+
+/** XX, xx, xx-XX or xx_XX; anything else is not refused but means English, as SAP documents. */
+const SAP_LANGUAGE = /^[A-Za-z]{2}(?:[-_][A-Za-z]{2})?$/;
+
+/** Absent, `null` and `""` all mean "not given". */
+const optional = <S extends z.ZodType>(inner: S) =>
+  z.preprocess((v) => (v === null || v === '' ? undefined : v), inner.optional());
+const text = (max: number) => z.string({ message: 'must be a string' }).max(max, { message: `must be at most ${max} characters` });
+const httpUrl = text(2048).refine((v) => URL.canParse(v) && ['http:', 'https:'].includes(new URL(v).protocol), {
+  message: 'must be an absolute http(s) URL',
+});
+
+/** Unknown members are ignored, as a JSON API that documents only its known parameters would. */
+const sapInviteBody = z.object(
+  {
+    inviteeEmail: optional(emailAddress),
+    inviteeUserId: optional(text(254)),
+    inviterName: optional(text(200)),
+    targetUrl: optional(httpUrl),
+    sourceUrl: optional(httpUrl),
+    inviteeFirstName: optional(text(200)),
+    inviteeLastName: optional(text(200)),
+    headerText: optional(text(2000)),
+    footerText: optional(text(2000)),
+    language: optional(z.string({ message: 'must be a string' })),
+  },
+  { message: 'the request body must be a JSON object' },
+);
+type SapInviteBody = z.infer<typeof sapInviteBody>;
+
+export function sapRoutes(deps: ApiDeps): Router {
+  const router = new Router();
+  for (const path of SAP_PATHS) {
+    router.post(path, sapErrors(deps, (ctx) => invite(deps, ctx)));
+    router.all(
+      path,
+      sapErrors(deps, (ctx) => {
+        ctx.set('Allow', 'POST');
+        throw new UsherError('method-not-allowed', `${ctx.method} is not allowed here; send POST with a JSON body`);
+      }),
+    );
+  }
+  return router;
+}
+
+async function invite(deps: ApiDeps, ctx: Context): Promise<void> {
+  const principal = await authenticate(deps, ctx);
+  const body = await readSapJson(ctx);
+
+  if (body.inviteeEmail && body.inviteeUserId) {
+    throw new UsherError('invalid-request', 'use either inviteeEmail or inviteeUserId, not both', { field: 'inviteeEmail' });
+  }
+  if (!body.inviteeEmail && !body.inviteeUserId) {
+    throw new UsherError('invalid-request', 'inviteeEmail or inviteeUserId is required', { field: 'inviteeEmail' });
+  }
+  if (!body.inviterName) throw new UsherError('invalid-request', 'inviterName is required', { field: 'inviterName' });
+  if (!principal.userId) {
+    throw new UsherError('inviter-not-allowed', 'this API client has no technical user to send invitations as');
+  }
+
+  const tenant = await findTenant(deps.db, principal.tenantId);
+  if (!tenant) throw new UsherError('unauthorized', 'the client id or secret is not valid');
+  const targetUrl = body.targetUrl ?? tenant.home_url;
+  if (!targetUrl) throw new UsherError('invalid-request', 'targetUrl is required: the application has no Home URL', { field: 'targetUrl' });
+  const sourceUrl = body.sourceUrl ?? tenant.home_url;
+  if (!sourceUrl) throw new UsherError('invalid-request', 'sourceUrl is required: the application has no Home URL', { field: 'sourceUrl' });
+
+  const invitee = body.inviteeUserId ? await findInviteeByUserId(deps, tenant.id, body.inviteeUserId) : undefined;
+  const email = invitee?.email ?? body.inviteeEmail!;
+
+  const created = await createInvitation(deps, {
+    tenantId: tenant.id,
+    email,
+    inviterUserId: principal.userId,
+    inviterName: body.inviterName,
+    firstName: body.inviteeFirstName ?? invitee?.first_name ?? undefined,
+    lastName: body.inviteeLastName ?? invitee?.last_name ?? undefined,
+    headerText: body.headerText,
+    footerText: body.footerText,
+    redirectUrl: targetUrl,
+    linkBaseUrl: sourceUrl,
+    language: languageOf(body),
+    sendEmail: true,
+    origin: SAP_ORIGIN,
+    actor: `sap-client:${principal.credentialId}`,
+  });
+  ctx.status = 201;
+  ctx.set('Location', `/v1/invitations/${created.invitation.id}`);
+  ctx.body = { id: created.invitation.id, status: created.invitation.status };
+}
+
+/** HTTP Basic with the client id and secret; anything else is 401 without saying which part was wrong. */
+async function authenticate(deps: ApiDeps, ctx: Context): Promise<CompatPrincipal> {
+  const match = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(ctx.get('authorization'));
+  if (!match) throw new UsherError('unauthorized', 'send the client id and secret with HTTP Basic authentication');
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const principal =
+    colon > 0 ? await verifyIdentifierSecret(deps.db, 'sap-client', decoded.slice(0, colon), decoded.slice(colon + 1)) : undefined;
+  if (!principal) throw new UsherError('unauthorized', 'the client id or secret is not valid');
+  return principal;
+}
+
+/** SAP documents JSON only: an empty body is 400, another media type 415, broken JSON 400. */
+async function readSapJson(ctx: Context): Promise<SapInviteBody> {
+  const raw = await readRawBody(ctx);
+  if (raw.trim() === '') throw new UsherError('invalid-request', 'the request body must be a JSON object');
+  if (!ctx.is('application/json', '+json')) throw new UsherError('unsupported-media-type', 'send the invitation as application/json');
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (err) {
+    throw new UsherError('malformed-json', `the request body is not valid JSON: ${(err as Error).message}`);
+  }
+  const result = sapInviteBody.safeParse(value);
+  if (result.success) return result.data;
+  const errors = result.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
+  const first = errors[0]!;
+  throw new UsherError('invalid-request', errors.map((e) => (e.field === '(body)' ? e.message : `${e.field}: ${e.message}`)).join('; '), {
+    field: first.field,
+  });
+}
+
+/**
+ * SAP's user ID names a user Usher already knows (provisioned, or an earlier invitee): first by its external id
+ * (an SAP user ID such as P000123), then by Usher's own user id.
+ */
+async function findInviteeByUserId(deps: ApiDeps, tenantId: string, userId: string): Promise<User> {
+  const byExternal = await deps.db
+    .selectFrom('users')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('external_id', '=', userId)
+    .executeTakeFirst();
+  if (byExternal) return byExternal;
+  if (z.guid().safeParse(userId).success) {
+    const byId = await deps.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', userId).executeTakeFirst();
+    if (byId) return byId;
+  }
+  throw new UsherError('not-found', `no user with inviteeUserId ${userId}`, { field: 'inviteeUserId' });
+}
+
+function languageOf(body: SapInviteBody): string | undefined {
+  return body.language && SAP_LANGUAGE.test(body.language) ? body.language : undefined;
+}
+
+/** The field names a client of SAP knows, for the command fields createInvitation names in its refusals. */
+const sapField: Record<string, string> = { redirectUrl: 'targetUrl', linkBaseUrl: 'sourceUrl' };
+
+/** Every refusal in SAP's shape: JSON `{status, code, message, requestId}`, never problem+json. */
+function sapErrors(deps: ApiDeps, handler: (ctx: Context) => Promise<void> | void) {
+  return async (ctx: Context) => {
+    try {
+      await handler(ctx);
+    } catch (err) {
+      const error = err instanceof UsherError ? err : unexpected(deps, ctx, err);
+      const status = problems[error.code].status;
+      const field = typeof error.extra.field === 'string' ? (sapField[error.extra.field] ?? error.extra.field) : undefined;
+      let message = error.message;
+      if (error.code === 'redirect-not-allowed' && field) message = message.replace(/^\w+ host/, `${field} host`);
+      ctx.status = status;
+      if (status === 401) ctx.set('WWW-Authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
+      ctx.type = 'application/json';
+      ctx.body = {
+        status,
+        code: error.code,
+        message,
+        ...(field ? { field } : {}),
+        ...(typeof error.extra.invitationId === 'string' ? { invitationId: error.extra.invitationId } : {}),
+        requestId: ctx.state.requestId,
+      };
+    }
+  };
+}
+
+function unexpected(deps: ApiDeps, ctx: Context, err: unknown): UsherError {
+  deps.log.error('unhandled error', { requestId: ctx.state.requestId, path: ctx.path, error: err instanceof Error ? err.stack : String(err) });
+  return new UsherError('internal', 'an unexpected error occurred; it has been logged');
+}

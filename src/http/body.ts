@@ -1,0 +1,51 @@
+import type { Context } from 'koa';
+import type { z } from 'zod';
+import { UsherError } from '../lib/errors';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Reads the raw body, refusing anything over the limit before or while it arrives. */
+export async function readRawBody(ctx: Context, limit = MAX_BODY_BYTES): Promise<string> {
+  const declared = Number(ctx.get('content-length') || 0);
+  if (declared > limit) throw new UsherError('payload-too-large', `the body may be at most ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      ctx.req.unpipe();
+      ctx.set('Connection', 'close');
+      throw new UsherError('payload-too-large', `the body may be at most ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A JSON body validated by a strict zod schema: malformed JSON, wrong types and unknown fields are all 400. */
+export async function readJson<S extends z.ZodType>(ctx: Context, schema: S, options: { optional?: boolean } = {}): Promise<z.infer<S>> {
+  const raw = await readRawBody(ctx);
+  if (raw.trim() === '' && options.optional) return parse(schema, {});
+  if (!ctx.is('application/json', '+json')) {
+    throw new UsherError('unsupported-media-type', 'send the body as application/json');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (err) {
+    throw new UsherError('malformed-json', (err as Error).message);
+  }
+  return parse(schema, value);
+}
+
+export function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const errors = result.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: describe(i) }));
+  throw new UsherError('invalid-request', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
+  return issue.message;
+}

@@ -1,0 +1,84 @@
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { problems, UsherError } from '../lib/errors';
+import { acceptByToken, declineByToken, lookupByToken } from './invitee-actions';
+import { formatDate } from '../email/templates';
+import { readRawBody } from '../http/body';
+import type { ApiDeps } from '../main/api-deps';
+import { escapeHtml as e, page } from '../http/html';
+
+/**
+ * The page an email link opens. GET only shows the invitation (link scanners and previews must not burn the token);
+ * the buttons POST back here. Tokens sit in the path, so the page asks browsers to keep them out of Referer headers
+ * and caches.
+ */
+export function acceptPageRoutes(deps: ApiDeps): Router {
+  const router = new Router({ prefix: '/invite' });
+  router.use(htmlErrors, privacyHeaders);
+
+  router.get('/:token', async (ctx) => {
+    const found = await lookupByToken(deps, ctx.params.token!);
+    const { invitation, tenant } = found;
+    ctx.type = 'html';
+    ctx.body = page(
+      `Invitation to ${tenant.name}`,
+      `<h1>Join ${e(tenant.name)}</h1>
+<p><strong>${e(found.inviterName)}</strong> invited <strong>${e(invitation.email)}</strong> to join <strong>${e(tenant.name)}</strong> as <strong>${e(found.roleName)}</strong>.</p>
+${invitation.message ? `<blockquote>${e(invitation.message)}</blockquote>` : ''}
+<form method="post">
+<button class="accept" type="submit" name="decision" value="accept">Accept invitation</button>
+<button class="decline" type="submit" name="decision" value="decline">Decline</button>
+</form>
+<p class="muted">This invitation expires on ${e(formatDate(invitation.expires_at, invitation.language))}.</p>`,
+    );
+  });
+
+  router.post('/:token', async (ctx) => {
+    const form = new URLSearchParams(await readRawBody(ctx, 4096));
+    const decision = form.get('decision') ?? 'accept';
+    if (decision === 'decline') {
+      await declineByToken(deps, ctx.params.token!);
+      ctx.type = 'html';
+      ctx.body = page('Invitation declined', '<h1>Invitation declined</h1><p>Thanks for letting us know. You can close this page.</p>');
+      return;
+    }
+    if (decision !== 'accept') throw new UsherError('invalid-request', 'decision must be accept or decline');
+    const outcome = await acceptByToken(deps, ctx.params.token!);
+    if (outcome.redirectUrl) {
+      ctx.status = 303;
+      ctx.redirect(outcome.redirectUrl);
+      return;
+    }
+    ctx.type = 'html';
+    ctx.body = page('Invitation accepted', '<h1>You are in</h1><p>Your invitation was accepted. You can close this page.</p>');
+  });
+
+  return router;
+}
+
+async function privacyHeaders(ctx: Context, next: Next) {
+  ctx.set('Referrer-Policy', 'no-referrer');
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('X-Frame-Options', 'DENY');
+  ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+  ctx.set('X-Robots-Tag', 'noindex');
+  await next();
+}
+
+/** People, not programs, read these: errors become a page with the same status. */
+async function htmlErrors(ctx: Context, next: Next) {
+  try {
+    await next();
+  } catch (err) {
+    if (!(err instanceof UsherError) || err.status >= 500) throw err;
+    const messages: Partial<Record<string, string>> = {
+      'token-not-found': 'This invitation link is not valid. Check that you copied the whole link.',
+      'token-gone': 'This invitation link has already been used, was replaced by a newer one, or was withdrawn.',
+      'invitation-not-pending': 'This invitation is no longer open.',
+      'inviter-not-allowed': 'This invitation can no longer be accepted: the person who sent it may no longer grant access.',
+    };
+    ctx.status = err.status;
+    ctx.type = 'html';
+    ctx.body = page(problems[err.code].title, `<h1>${e(problems[err.code].title)}</h1><p>${e(messages[err.code] ?? err.message)}</p>`);
+  }
+}

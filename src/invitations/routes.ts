@@ -1,0 +1,144 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { ApiKeyPrincipal } from '../db/api-keys';
+import { findInvitation, listInvitations } from '../db/invitations';
+import { findUserByEmail, findUserById } from '../db/users';
+import { UsherError } from '../lib/errors';
+import { createInvitation } from './create-invitation';
+import { canonicalEmail } from '../lib/email-address';
+import { editInvitation, resendInvitation, revokeInvitation } from './manage';
+import { acceptByToken, declineByToken, lookupByToken } from './invitee-actions';
+import { timelineOf, toViews } from './views';
+import type { ApiDeps } from '../main/api-deps';
+import { requireApiKey } from '../http/auth';
+import { parse, readJson } from '../http/body';
+import { decodeCursor, encodeCursor } from '../http/paging';
+import { createInvitationBody, editBody, idempotencyKey, idParam, listInvitationsQuery, resendBody, revokeBody, tokenBody } from './schemas';
+
+const principalOf = (ctx: Context): ApiKeyPrincipal => ctx.state.principal as ApiKeyPrincipal;
+const actorOf = (ctx: Context): string => `api-key:${principalOf(ctx).keyId}`;
+
+/** The invitee's side: no API key, the token is the credential. Mounted before the `:id` routes. */
+export function inviteeRoutes(deps: ApiDeps): Router {
+  const router = new Router({ prefix: '/v1/invitations' });
+  router.get('/lookup', async (ctx) => {
+    const { token } = parse(tokenBody, { token: ctx.query.token });
+    const found = await lookupByToken(deps, token);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      invitationId: found.invitation.id,
+      email: found.invitation.email,
+      tenant: { id: found.tenant.id, name: found.tenant.name },
+      inviterName: found.inviterName,
+      role: found.roleName,
+      message: found.invitation.message,
+      expiresAt: found.invitation.expires_at.toISOString(),
+      status: found.invitation.status,
+    };
+  });
+  router.post('/accept', async (ctx) => {
+    const { token } = await readJson(ctx, tokenBody);
+    const outcome = await acceptByToken(deps, token);
+    ctx.body = { invitationId: outcome.invitationId, status: 'accepted', redirectUrl: outcome.redirectUrl };
+  });
+  router.post('/decline', async (ctx) => {
+    const { token } = await readJson(ctx, tokenBody);
+    const outcome = await declineByToken(deps, token);
+    ctx.body = { invitationId: outcome.invitationId, status: 'declined' };
+  });
+  return router;
+}
+
+export function invitationRoutes(deps: ApiDeps): Router {
+  const router = new Router({ prefix: '/v1/invitations' });
+  router.use(requireApiKey(deps.db));
+
+  router.post('/', async (ctx) => {
+    const principal = principalOf(ctx);
+    const key = ctx.get('idempotency-key') ? parse(idempotencyKey, ctx.get('idempotency-key')) : undefined;
+    const body = await readJson(ctx, createInvitationBody);
+    const inviter = body.inviter
+      ? body.inviter.includes('@')
+        ? await findUserByEmail(deps.db, principal.tenantId, body.inviter)
+        : await findUserById(deps.db, principal.tenantId, parse(idParam, body.inviter))
+      : await findUserById(deps.db, principal.tenantId, principal.userId);
+    if (!inviter) throw new UsherError('invalid-request', 'inviter: no such user in this tenant', { errors: [{ path: 'inviter', message: 'unknown user' }] });
+
+    const created = await createInvitation(deps, {
+      tenantId: principal.tenantId,
+      email: body.email,
+      role: { slug: body.role },
+      inviterUserId: inviter.id,
+      message: body.message,
+      firstName: body.firstName,
+      lastName: body.lastName,
+      redirectUrl: body.redirectUrl,
+      language: body.language,
+      expiresInDays: body.expiresInDays,
+      sendEmail: body.sendEmail,
+      origin: 'api',
+      actor: actorOf(ctx),
+      idempotencyKey: key,
+    });
+    const [view] = await toViews(deps.db, [created.invitation]);
+    ctx.status = 201;
+    ctx.set('Location', `/v1/invitations/${created.invitation.id}`);
+    if (created.replayed) ctx.set('Idempotent-Replayed', 'true');
+    ctx.body = { ...view, ...(created.acceptUrl ? { acceptUrl: created.acceptUrl } : {}) };
+  });
+
+  router.get('/', async (ctx) => {
+    const q = parse(listInvitationsQuery, ctx.query);
+    const rows = await listInvitations(deps.db, {
+      tenantId: principalOf(ctx).tenantId,
+      status: q.status,
+      emailCanonical: q.email ? canonicalEmail(q.email) : undefined,
+      limit: q.limit + 1,
+      after: q.cursor ? decodeCursor(q.cursor) : undefined,
+    });
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    ctx.body = {
+      data: await toViews(deps.db, page),
+      nextCursor: rows.length > q.limit && last ? encodeCursor(last.created_at, last.id) : null,
+    };
+  });
+
+  router.get('/:id', async (ctx) => {
+    const id = parse(idParam, ctx.params.id);
+    const invitation = await findInvitation(deps.db, principalOf(ctx).tenantId, id);
+    if (!invitation) throw new UsherError('not-found', 'no such invitation');
+    const [view] = await toViews(deps.db, [invitation]);
+    const nextReminderAt = invitation.status === 'pending' ? await deps.workflows.state(id).then((s) => s.nextReminderAt, () => null) : null;
+    ctx.body = { ...view, nextReminderAt, timeline: await timelineOf(deps.db, id) };
+  });
+
+  router.post('/:id/resend', async (ctx) => {
+    const id = parse(idParam, ctx.params.id);
+    const body = await readJson(ctx, resendBody, { optional: true });
+    const { acceptUrl } = await resendInvitation(deps, { tenantId: principalOf(ctx).tenantId, id, actor: actorOf(ctx), expiresInDays: body.expiresInDays });
+    const invitation = await findInvitation(deps.db, principalOf(ctx).tenantId, id);
+    const [view] = await toViews(deps.db, invitation ? [invitation] : []);
+    ctx.body = { ...view, ...(acceptUrl ? { acceptUrl } : {}) };
+  });
+
+  router.patch('/:id', async (ctx) => {
+    const id = parse(idParam, ctx.params.id);
+    const body = await readJson(ctx, editBody);
+    await editInvitation(deps, { tenantId: principalOf(ctx).tenantId, id, actor: actorOf(ctx), ...body });
+    const invitation = await findInvitation(deps.db, principalOf(ctx).tenantId, id);
+    const [view] = await toViews(deps.db, invitation ? [invitation] : []);
+    ctx.body = view;
+  });
+
+  router.post('/:id/revoke', async (ctx) => {
+    const id = parse(idParam, ctx.params.id);
+    const body = await readJson(ctx, revokeBody, { optional: true });
+    await revokeInvitation(deps, { tenantId: principalOf(ctx).tenantId, id, actor: actorOf(ctx), reason: body.reason });
+    const invitation = await findInvitation(deps.db, principalOf(ctx).tenantId, id);
+    const [view] = await toViews(deps.db, invitation ? [invitation] : []);
+    ctx.body = view;
+  });
+
+  return router;
+}

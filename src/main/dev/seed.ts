@@ -1,0 +1,183 @@
+import { SignJWT } from 'jose';
+import { sql } from 'kysely';
+import { createApiKey } from '../../db/api-keys';
+import { addCredential } from '../../db/compat-credentials';
+import type { Db } from '../../db/connect';
+import type { Tenant, User } from '../../db/database';
+import { upsertUser } from '../../db/users';
+import { newId } from '../../lib/ids';
+import { sha256 } from '../../lib/crypto';
+import { newSecret } from '../../invitations/tokens';
+
+export const DEMO_TENANT_SLUG = 'demo';
+export const DEMO_OWNER_EMAIL = 'owner@demo.usher.localhost';
+
+/**
+ * Everything a client of each seed API needs to call the demo tenant. The values the seed documents print in their
+ * samples (Quickbase's `target_dbid`, `auth_ticket`, `app_token`, user `112249.ctdg`) are accepted as they stand, so a
+ * sample request works against `usher dev` with only the host changed; the rest is generated once per data folder.
+ * Written to `.usher/dev-credentials.json`; its shape is documented in the README.
+ */
+export interface DevCredentials {
+  tenant: { id: string; slug: string; name: string };
+  usher: { apiKey: string };
+  mendix: { endpoint: string; EnvironmentUUID: string; EnvironmentPassword: string; InviterEmailAddress: string; roles: Record<string, string> };
+  quickbase: {
+    dbid: string;
+    ticket: string;
+    usertoken: string;
+    apptoken: string;
+    username: string;
+    password: string;
+    userids: Record<string, string>;
+  };
+  sap: { endpoint: string; clientId: string; clientSecret: string; homeUrl: string };
+  akana: { endpoint: string; login: string; email: string; password: string; tenant: string; cookie: string; csrfHeader: string; csrfToken: string };
+  royalti: { endpoint: string; workspaceId: string; jwt: string; jwtKey: string };
+}
+
+export interface DevSecrets {
+  apiKey: string;
+  mendixEnvironmentUuid: string;
+  mendixPassword: string;
+  quickbaseUserToken: string;
+  quickbasePassword: string;
+  sapClientSecret: string;
+  akanaSession: string;
+  akanaCsrf: string;
+  akanaPassword?: string;
+  royaltiJwtKey: string;
+}
+
+export function newDevSecrets(apiKey?: string): DevSecrets {
+  return {
+    apiKey: apiKey ?? `usher_dev_${newSecret(18)}`,
+    mendixEnvironmentUuid: newId(),
+    mendixPassword: newSecret(18),
+    quickbaseUserToken: `b${newSecret(12)}_${newSecret(9)}`,
+    quickbasePassword: newSecret(12),
+    sapClientSecret: newSecret(24),
+    akanaSession: newSecret(24),
+    akanaCsrf: newSecret(18),
+    akanaPassword: newSecret(12),
+    royaltiJwtKey: newSecret(32),
+  };
+}
+
+/** The demo tenant `usher dev` starts with: roles owner > admin > member, an owner, and every seed's credentials. Safe to repeat. */
+export async function seedDemoTenant(db: Db, options: { publicBaseUrl: string; secrets: DevSecrets }): Promise<{ tenant: Tenant; owner: User; credentials: DevCredentials }> {
+  // The seed samples' own hosts (SAP's www.myserviceprovider.com) are allowed, so they work as printed.
+  const hosts = [new URL(options.publicBaseUrl).host, 'example.com', 'www.myserviceprovider.com'];
+  await db
+    .insertInto('tenants')
+    .values({ id: newId(), slug: DEMO_TENANT_SLUG, name: 'Demo Workspace', home_url: `${options.publicBaseUrl}/`, allowed_redirect_hosts: hosts })
+    .onConflict((oc) =>
+      // A data folder from an older start gains hosts added since, and keeps any an operator added.
+      oc.column('slug').doUpdateSet({ allowed_redirect_hosts: sql<string[]>`array(select distinct unnest(tenants.allowed_redirect_hosts || excluded.allowed_redirect_hosts))` }),
+    )
+    .execute();
+  const found = await db.selectFrom('tenants').selectAll().where('slug', '=', DEMO_TENANT_SLUG).executeTakeFirstOrThrow();
+  const roles: Record<string, string> = {};
+  for (const [slug, name, rank] of [
+    ['owner', 'Owner', 100],
+    ['admin', 'Admin', 50],
+    ['member', 'Member', 10],
+  ] as const) {
+    await db
+      .insertInto('roles')
+      .values({ id: newId(), tenant_id: found.id, slug, name, rank })
+      .onConflict((oc) => oc.columns(['tenant_id', 'slug']).doNothing())
+      .execute();
+    roles[slug] = (await db.selectFrom('roles').select('id').where('tenant_id', '=', found.id).where('slug', '=', slug).executeTakeFirstOrThrow()).id;
+  }
+  const owner = await upsertUser(db, { tenantId: found.id, email: DEMO_OWNER_EMAIL, firstName: 'Olive', lastName: 'Owner' });
+  await db
+    .insertInto('memberships')
+    .values({ tenant_id: found.id, user_id: owner.id, role_id: roles.owner!, invitation_id: null })
+    .onConflict((oc) => oc.columns(['tenant_id', 'user_id']).doNothing())
+    .execute();
+  await createApiKey(db, { tenantId: found.id, userId: owner.id, name: 'dev', secret: options.secrets.apiKey });
+  const credentials = await seedCompatCredentials(db, { tenant: found, ownerId: owner.id, ownerEmail: owner.email, roles, secrets: options.secrets, publicBaseUrl: options.publicBaseUrl });
+  const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', found.id).executeTakeFirstOrThrow();
+  return { tenant, owner, credentials };
+}
+
+export const QUICKBASE_SAMPLE = { dbid: 'target_dbid', ticket: 'auth_ticket', apptoken: 'app_token', userid: '112249.ctdg' } as const;
+
+/** Per-seed credentials for a tenant whose owner acts for every seed route. Used by `usher dev` and by the tests. */
+export async function seedCompatCredentials(
+  db: Db,
+  input: { tenant: Tenant; ownerId: string; ownerEmail: string; roles: Record<string, string>; secrets: DevSecrets; publicBaseUrl: string; quickbaseDbid?: string; royaltiWorkspaceId?: string },
+): Promise<DevCredentials> {
+  const { tenant, secrets } = input;
+  const dbid = input.quickbaseDbid ?? QUICKBASE_SAMPLE.dbid;
+  const workspaceId = input.royaltiWorkspaceId ?? tenant.slug;
+  await db
+    .updateTable('tenants')
+    .set({
+      mendix_environment_uuid: secrets.mendixEnvironmentUuid,
+      quickbase_dbid: dbid,
+      quickbase_requires_app_token: true,
+      akana_requires_csrf: true,
+      royalti_workspace_id: workspaceId,
+      royalti_jwt_key: secrets.royaltiJwtKey,
+    })
+    .where('id', '=', tenant.id)
+    .execute();
+  const owner = { tenantId: tenant.id, userId: input.ownerId };
+  await addCredential(db, { ...owner, kind: 'mendix-environment', identifier: secrets.mendixEnvironmentUuid, secret: secrets.mendixPassword });
+  await addCredential(db, { ...owner, kind: 'quickbase-user-token', token: secrets.quickbaseUserToken });
+  await addCredential(db, { ...owner, kind: 'quickbase-password', identifier: input.ownerEmail.toLowerCase(), secret: secrets.quickbasePassword, strength: 'password' });
+  await addCredential(db, { ...owner, kind: 'quickbase-ticket', token: QUICKBASE_SAMPLE.ticket, data: { sample: true } });
+  await addCredential(db, { ...owner, userId: null, kind: 'quickbase-app-token', token: QUICKBASE_SAMPLE.apptoken });
+  await addCredential(db, { ...owner, kind: 'sap-client', identifier: `${tenant.slug}-sap-client`, secret: secrets.sapClientSecret });
+  await addCredential(db, { ...owner, kind: 'akana-session', token: secrets.akanaSession, data: { csrf: secrets.akanaCsrf } });
+  // Secrets files written before Akana's login existed have no password: derive one that stays the same per folder.
+  const akanaPassword = secrets.akanaPassword ?? sha256(`akana-password:${secrets.akanaSession}`).slice(0, 16);
+  await addCredential(db, { ...owner, kind: 'akana-password', identifier: input.ownerEmail.toLowerCase(), secret: akanaPassword, strength: 'password' });
+  // Quickbase names users by id: the sample's invitee, provisioned beforehand as API_ProvisionUser would.
+  const sampleUser = await upsertUser(db, { tenantId: tenant.id, email: 'quickbase.sample.user@example.com', firstName: 'Sample', lastName: 'User' });
+  await db.updateTable('users').set({ external_id: QUICKBASE_SAMPLE.userid }).where('id', '=', sampleUser.id).execute();
+  const ownerQuickbaseId = `${String(Number.parseInt(input.ownerId.replace(/-/g, '').slice(-6), 16) % 1_000_000)}.demo`;
+  await db.updateTable('users').set({ external_id: ownerQuickbaseId }).where('id', '=', input.ownerId).where('external_id', 'is', null).execute();
+
+  const jwt = await new SignJWT({ workspaceId, email: input.ownerEmail })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(input.ownerId)
+    .setIssuedAt()
+    .setExpirationTime('365d')
+    .sign(new TextEncoder().encode(secrets.royaltiJwtKey));
+
+  return {
+    tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name },
+    usher: { apiKey: secrets.apiKey },
+    mendix: {
+      endpoint: `${input.publicBaseUrl}/api/1/invite`,
+      EnvironmentUUID: secrets.mendixEnvironmentUuid,
+      EnvironmentPassword: secrets.mendixPassword,
+      InviterEmailAddress: input.ownerEmail,
+      roles: input.roles,
+    },
+    quickbase: {
+      dbid,
+      ticket: QUICKBASE_SAMPLE.ticket,
+      usertoken: secrets.quickbaseUserToken,
+      apptoken: QUICKBASE_SAMPLE.apptoken,
+      username: input.ownerEmail,
+      password: secrets.quickbasePassword,
+      userids: { sample: QUICKBASE_SAMPLE.userid, owner: ownerQuickbaseId },
+    },
+    sap: { endpoint: `${input.publicBaseUrl}/cps/invite/`, clientId: `${tenant.slug}-sap-client`, clientSecret: secrets.sapClientSecret, homeUrl: tenant.home_url ?? '' },
+    akana: {
+      endpoint: `${input.publicBaseUrl}/api/users/invitations`,
+      login: `${input.publicBaseUrl}/api/login`,
+      email: input.ownerEmail,
+      password: akanaPassword,
+      tenant: tenant.slug,
+      cookie: `AtmoAuthToken_${tenant.slug}=${secrets.akanaSession}`,
+      csrfHeader: `X-Csrf-Token_${tenant.slug}`,
+      csrfToken: secrets.akanaCsrf,
+    },
+    royalti: { endpoint: `${input.publicBaseUrl}/auth/invite?workspaceId=${encodeURIComponent(workspaceId)}`, workspaceId, jwt, jwtKey: secrets.royaltiJwtKey },
+  };
+}

@@ -1,0 +1,137 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { searchAttributeKeys } from '../../../workflows/search-attributes';
+
+/** Where to find the Temporal CLI: TEMPORAL_CLI, then `temporal` on PATH, then the project's .tools venv. */
+export function findTemporalCli(explicit?: string): string {
+  if (explicit) return explicit;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, 'temporal');
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  const local = path.resolve('.tools/venv/bin/temporal');
+  if (existsSync(local)) return local;
+  throw new Error('the Temporal CLI was not found: run script/bootstrap, or set TEMPORAL_CLI');
+}
+
+export function findTestServer(): string {
+  const fromEnv = process.env.TEMPORAL_TEST_SERVER;
+  if (fromEnv) return fromEnv;
+  for (const dir of [...(process.env.PATH ?? '').split(path.delimiter), path.resolve('.tools/venv/bin')]) {
+    const candidate = path.join(dir, 'temporal-test-server');
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  throw new Error('the Temporal time-skipping test server was not found: run script/bootstrap');
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * The official `temporal server start-dev`: SQLite in `dbFile` (so workflows survive a restart), Usher's search
+ * attributes registered, the Web UI on `uiPort` (0 turns it off).
+ */
+export interface DevServerOptions {
+  cli: string;
+  port?: number;
+  uiPort?: number;
+  dbFile?: string;
+  namespace?: string;
+  log?: (line: string) => void;
+}
+
+export async function startTemporalDevServer(options: DevServerOptions): Promise<DevServer> {
+  // A port picked as free can be taken before the server binds it; with a picked port, try again with another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (options.port || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startOnce(options: DevServerOptions): Promise<DevServer> {
+  const port = options.port || (await freePort());
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', options.namespace ?? 'default', '--log-level', 'warn'];
+  if (options.uiPort) args.push('--ui-port', String(options.uiPort));
+  else args.push('--headless');
+  if (options.dbFile) {
+    await mkdir(path.dirname(options.dbFile), { recursive: true });
+    args.push('--db-filename', options.dbFile);
+  }
+  for (const key of searchAttributeKeys) args.push('--search-attribute', `${key.name}=${searchAttributeTypeName(key.type)}`);
+
+  // Its own process group: on Ctrl-C the worker drains first, then we stop the server.
+  const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = output.length < 8000 ? output + chunk.toString() : output;
+    options.log?.(chunk.toString());
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  try {
+    await waitForPort(port, child, () => output);
+  } catch (err) {
+    process.off('exit', killOnExit);
+    throw err;
+  }
+  return {
+    address: `127.0.0.1:${port}`,
+    uiUrl: options.uiPort ? `http://localhost:${options.uiPort}` : null,
+    stop: () => {
+      process.off('exit', killOnExit);
+      return stopChild(child);
+    },
+  };
+}
+
+function searchAttributeTypeName(type: string): string {
+  const names: Record<string, string> = { KEYWORD: 'Keyword', DATETIME: 'Datetime', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool' };
+  return names[type] ?? type;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, output: () => string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`temporal dev server exited (${child.exitCode}): ${output()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`temporal dev server did not listen on ${port} within ${timeoutMs} ms: ${output()}`);
+}
+
+export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
