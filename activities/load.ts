@@ -30,8 +30,3 @@ export async function loadInvitationContext(db: Db, invitationId: string): Promi
   }
   return { invitation, tenant, role, inviter };
 }
-
-export function displayName(user: { first_name: string | null; last_name: string | null; display_name: string | null; email: string }): string {
-  const full = [user.first_name, user.last_name].filter(Boolean).join(' ');
-  return user.display_name ?? (full || user.email);
-}

@@ -1,6 +1,7 @@
 import { formatDate, renderEmail } from '../src/email/templates';
 import type { ActivityDeps } from './deps';
-import { displayName, loadInvitationContext } from './load';
+import { displayName } from '../src/lib/names';
+import { loadInvitationContext } from './load';
 import { sendOnce } from './send-once';
 
 /** Tells the inviter how their invitation ended. */

@@ -1,4 +1,5 @@
-import { displayName, loadInvitationContext } from './load';
+import { displayName, inviterDisplayName } from '../src/lib/names';
+import { loadInvitationContext } from './load';
 import { formatDate, renderEmail } from '../src/email/templates';
 import { invitationLink, tokenFor } from '../src/invitations/tokens';
 import type { ActivityDeps } from './deps';
@@ -32,8 +33,8 @@ export function sendInvitationEmailActivity(deps: ActivityDeps) {
       render: () =>
         renderEmail(deps.templates, input.kind, {
           language: invitation.language,
-          inviterName: invitation.inviter_name ?? displayName(inviter),
-          inviteeName: [invitation.first_name, invitation.last_name].filter(Boolean).join(' ') || invitation.email,
+          inviterName: inviterDisplayName(invitation, inviter),
+          inviteeName: displayName(invitation),
           inviteeEmail: invitation.email,
           tenantName: tenant.name,
           roleName: role.name,

@@ -1,10 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index';
-
-export interface InvitationBatchInput {
-  batchId: string;
-  total: number;
-}
+import type { InvitationBatchInput } from './messages';
 
 // A chunk is a few hundred milliseconds of database and Temporal calls; retried chunks skip the rows already done.
 const batch = proxyActivities<Activities>({
@@ -22,5 +18,3 @@ export async function invitationBatchWorkflow(input: InvitationBatchInput): Prom
   }
   await batch.completeBatch({ batchId: input.batchId });
 }
-
-export const batchWorkflowIdFor = (batchId: string): string => `invitation-batch-${batchId}`;

@@ -80,3 +80,10 @@ export const terminalRefusals: readonly string[] = [
   FailureType.InvitationsDisabled,
   FailureType.InvitationMissing,
 ];
+
+export interface InvitationBatchInput {
+  batchId: string;
+  total: number;
+}
+
+export const batchWorkflowIdFor = (batchId: string): string => `invitation-batch-${batchId}`;

@@ -1,23 +1,21 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
-import type { ApiKeyPrincipal } from '../db/api-keys';
 import { batchCounts, findBatch, listBatchRows } from '../db/batches';
 import { UsherError } from '../lib/errors';
 import { createBatch, rowsFromCsv } from './command';
-import { requireApiKey } from '../http/auth';
+import { type ApiKeyState, keyActor, requireApiKey } from '../http/auth';
 import { parse, readRawBody } from '../http/body';
-import type { ApiDeps } from '../main/api-deps';
+import type { InvitationDeps } from '../invitations/deps';
 import { batchRowsQuery, bulkCsvQuery, bulkJsonBody, idempotencyKey, idParam } from '../invitations/schemas';
 
 const MAX_BULK_BYTES = 16 * 1024 * 1024;
 
 /** Bulk invitations: a JSON list or a CSV upload, answered at once with a batch whose progress is readable. */
-export function batchRoutes(deps: ApiDeps): Router {
-  const router = new Router();
+export function batchRoutes(deps: InvitationDeps): Router<ApiKeyState> {
+  const router = new Router<ApiKeyState>();
   router.use(['/v1/invitations/bulk', '/v1/invitation-batches'], requireApiKey(deps.db));
 
   router.post('/v1/invitations/bulk', async (ctx) => {
-    const principal = ctx.state.principal as ApiKeyPrincipal;
+    const { principal } = ctx.state;
     const key = ctx.get('idempotency-key') ? parse(idempotencyKey, ctx.get('idempotency-key')) : undefined;
     const raw = await readRawBody(ctx, MAX_BULK_BYTES);
     let options: { rows: Record<string, unknown>[]; sendEmail: boolean; expiresInDays?: number };
@@ -42,7 +40,7 @@ export function batchRoutes(deps: ApiDeps): Router {
       rows: options.rows,
       sendEmail: options.sendEmail,
       expiresInDays: options.expiresInDays,
-      actor: `api-key:${principal.keyId}`,
+      actor: keyActor(ctx.state),
       idempotencyKey: key,
     });
     ctx.status = 202;
@@ -51,8 +49,8 @@ export function batchRoutes(deps: ApiDeps): Router {
     ctx.body = { id: batch.id, status: 'running', total: batch.total, statusUrl: `/v1/invitation-batches/${batch.id}` };
   });
 
-  router.get('/v1/invitation-batches/:id', async (ctx: Context) => {
-    const principal = ctx.state.principal as ApiKeyPrincipal;
+  router.get('/v1/invitation-batches/:id', async (ctx) => {
+    const { principal } = ctx.state;
     const id = parse(idParam, ctx.params.id);
     const query = parse(batchRowsQuery, ctx.query);
     const batch = await findBatch(deps.db, principal.tenantId, id);

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import type { ApiDeps } from '../main/api-deps';
+import type { InvitationDeps } from '../invitations/deps';
 import { akanaRoutes } from './akana/routes';
 import { mendixRoutes } from './mendix/routes';
 import { quickbaseRoutes } from './quickbase/routes';
@@ -10,6 +10,6 @@ import { sapRoutes } from './sap/routes';
  * The five seed APIs at their original paths. Each adapter only translates: its request into the same
  * createInvitation command the /v1 API uses, and the result or error back into the original's shape.
  */
-export function compatRoutes(deps: ApiDeps): Router[] {
+export function compatRoutes(deps: InvitationDeps): Router[] {
   return [mendixRoutes(deps), quickbaseRoutes(deps), sapRoutes(deps), akanaRoutes(deps), royaltiRoutes(deps)];
 }

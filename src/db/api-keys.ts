@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../lib/crypto';
 import { newId } from '../lib/ids';
-import { newSecret } from '../invitations/tokens';
+import { newSecret } from '../lib/crypto';
 import type { Db } from './connect';
 
-export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+export const hashApiKey = sha256;
 
 export interface ApiKeyPrincipal {
   keyId: string;

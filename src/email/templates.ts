@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import mjml2html from 'mjml';
 import { type EmailFacts, type EmailKind, languages, pickLanguage } from './strings';
+import { escapeHtml } from '../lib/html-escape';
 
 type Layout = 'invitation' | 'notice';
 export type CompiledTemplates = Record<Layout, string>;
@@ -74,9 +75,6 @@ function fill(html: string, text: Record<string, string>, trusted: Record<string
   );
 }
 
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 export function formatDate(date: Date, language: string | null): string {
   return date.toLocaleDateString(languages[pickLanguage(language)].locale, { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });

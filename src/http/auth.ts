@@ -1,15 +1,46 @@
-import type { Context, Next } from 'koa';
+import type { Middleware } from 'koa';
+import { type ApiKeyPrincipal, findApiKeyPrincipal } from '../db/api-keys';
 import type { Db } from '../db/connect';
-import { findApiKeyPrincipal } from '../db/api-keys';
+import { sameSecret } from '../lib/crypto';
 import { UsherError } from '../lib/errors';
 
+/** What every request carries (set by the request log). */
+export interface RequestState {
+  requestId: string;
+}
+
+/** A request authenticated by a tenant API key: routers use `Router<ApiKeyState>` and read `ctx.state.principal`. */
+export interface ApiKeyState extends RequestState {
+  principal: ApiKeyPrincipal;
+}
+
+const bearer = (header: string): string | undefined => /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+
 /** Bearer API keys; the key's tenant scopes everything the request can see. */
-export function requireApiKey(db: Db) {
-  return async (ctx: Context, next: Next) => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
-    const principal = match ? await findApiKeyPrincipal(db, match[1]!) : undefined;
-    if (!principal) throw new UsherError('unauthorized', match ? 'the API key is not valid' : 'send an API key as "Authorization: Bearer <key>"');
+export function requireApiKey(db: Db): Middleware<ApiKeyState> {
+  return async (ctx, next) => {
+    const secret = bearer(ctx.get('authorization'));
+    const principal = secret ? await findApiKeyPrincipal(db, secret) : undefined;
+    if (!principal) throw new UsherError('unauthorized', secret ? 'the API key is not valid' : 'send an API key as "Authorization: Bearer <key>"');
     ctx.state.principal = principal;
+    await next();
+  };
+}
+
+/** The audit log's name for whoever holds the key. */
+export const keyActor = (state: ApiKeyState): string => `api-key:${state.principal.keyId}`;
+
+/**
+ * Operator (platform) calls: `Authorization: Bearer <USHER_ADMIN_TOKEN>`, compared in constant time. Without a
+ * configured token the surface does not exist: 404.
+ */
+export function requireOperator(adminToken: string | undefined): Middleware<RequestState> {
+  return async (ctx, next) => {
+    if (!adminToken) throw new UsherError('not-found', 'the operator API is off: set USHER_ADMIN_TOKEN to open it');
+    const token = bearer(ctx.get('authorization'));
+    if (!token || !sameSecret(token, adminToken)) {
+      throw new UsherError('unauthorized', token ? 'the operator token is not valid' : 'send the operator token as "Authorization: Bearer <USHER_ADMIN_TOKEN>"');
+    }
     await next();
   };
 }

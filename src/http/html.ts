@@ -1,4 +1,4 @@
-import { escapeHtml } from '../email/templates';
+import { escapeHtml } from '../lib/html-escape';
 
 /** A small self-contained page; every interpolated value goes through `escapeHtml` at the call site. */
 export function page(title: string, body: string): string {

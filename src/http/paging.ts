@@ -15,3 +15,17 @@ export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
     throw new UsherError('invalid-request', 'cursor: not a cursor this API returned', { errors: [{ path: 'cursor', message: 'invalid' }] });
   }
 }
+
+/**
+ * Keyset paging, newest first, over (created_at, id): the query is asked for one row more than the page, and that
+ * row's presence is what makes a next cursor.
+ */
+export async function keysetPage<T extends { created_at: Date; id: string }>(
+  query: { limit: number; cursor?: string },
+  fetch: (window: { limit: number; after?: { createdAt: Date; id: string } }) => Promise<T[]>,
+): Promise<{ rows: T[]; nextCursor: string | null }> {
+  const rows = await fetch({ limit: query.limit + 1, after: query.cursor ? decodeCursor(query.cursor) : undefined });
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return { rows: page, nextCursor: rows.length > query.limit && last ? encodeCursor(last.created_at, last.id) : null };
+}

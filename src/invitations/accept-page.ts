@@ -4,7 +4,7 @@ import { problems, UsherError } from '../lib/errors';
 import { acceptByToken, declineByToken, lookupByToken } from './invitee-actions';
 import { formatDate } from '../email/templates';
 import { readRawBody } from '../http/body';
-import type { ApiDeps } from '../main/api-deps';
+import type { InvitationDeps } from './deps';
 import { escapeHtml as e, page } from '../http/html';
 
 /**
@@ -12,7 +12,7 @@ import { escapeHtml as e, page } from '../http/html';
  * the buttons POST back here. Tokens sit in the path, so the page asks browsers to keep them out of Referer headers
  * and caches.
  */
-export function acceptPageRoutes(deps: ApiDeps): Router {
+export function acceptPageRoutes(deps: InvitationDeps): Router {
   const router = new Router({ prefix: '/invite' });
   router.use(htmlErrors, privacyHeaders);
 

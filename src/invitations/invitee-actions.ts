@@ -4,6 +4,7 @@ import { findRoleById, findTenant } from '../db/tenants';
 import { findToken } from '../db/tokens';
 import { findUserById } from '../db/users';
 import { UsherError } from '../lib/errors';
+import { inviterDisplayName } from '../lib/names';
 import type { InvitationDeps } from './deps';
 import { redirectAllowed } from './policy';
 import { hashToken, tokenPattern } from './tokens';
@@ -32,7 +33,7 @@ export async function lookupByToken(deps: InvitationDeps, token: string): Promis
     findUserById(deps.db, tenant.id, invitation.inviter_user_id),
     findRoleById(deps.db, tenant.id, invitation.role_id),
   ]);
-  const inviterName = inviter ? [inviter.first_name, inviter.last_name].filter(Boolean).join(' ') || inviter.email : 'Someone';
+  const inviterName = inviterDisplayName(invitation, inviter);
   return { invitation, tenant, inviterName, roleName: role?.name ?? 'member', tokenGeneration: record.generation };
 }
 

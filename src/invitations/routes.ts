@@ -1,6 +1,4 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
-import type { ApiKeyPrincipal } from '../db/api-keys';
 import { findInvitation, listInvitations } from '../db/invitations';
 import { findUserByEmail, findUserById } from '../db/users';
 import { UsherError } from '../lib/errors';
@@ -9,17 +7,15 @@ import { canonicalEmail } from '../lib/email-address';
 import { editInvitation, resendInvitation, revokeInvitation } from './manage';
 import { acceptByToken, declineByToken, lookupByToken } from './invitee-actions';
 import { timelineOf, toViews } from './views';
-import type { ApiDeps } from '../main/api-deps';
-import { requireApiKey } from '../http/auth';
+import type { InvitationDeps } from './deps';
+import { type ApiKeyState, keyActor, requireApiKey } from '../http/auth';
 import { parse, readJson } from '../http/body';
-import { decodeCursor, encodeCursor } from '../http/paging';
+import { keysetPage } from '../http/paging';
 import { createInvitationBody, editBody, idempotencyKey, idParam, listInvitationsQuery, resendBody, revokeBody, tokenBody } from './schemas';
 
-const principalOf = (ctx: Context): ApiKeyPrincipal => ctx.state.principal as ApiKeyPrincipal;
-const actorOf = (ctx: Context): string => `api-key:${principalOf(ctx).keyId}`;
 
 /** The invitee's side: no API key, the token is the credential. Mounted before the `:id` routes. */
-export function inviteeRoutes(deps: ApiDeps): Router {
+export function inviteeRoutes(deps: InvitationDeps): Router {
   const router = new Router({ prefix: '/v1/invitations' });
   router.get('/lookup', async (ctx) => {
     const { token } = parse(tokenBody, { token: ctx.query.token });
@@ -49,12 +45,12 @@ export function inviteeRoutes(deps: ApiDeps): Router {
   return router;
 }
 
-export function invitationRoutes(deps: ApiDeps): Router {
-  const router = new Router({ prefix: '/v1/invitations' });
+export function invitationRoutes(deps: InvitationDeps): Router<ApiKeyState> {
+  const router = new Router<ApiKeyState>({ prefix: '/v1/invitations' });
   router.use(requireApiKey(deps.db));
 
   router.post('/', async (ctx) => {
-    const principal = principalOf(ctx);
+    const principal = ctx.state.principal;
     const key = ctx.get('idempotency-key') ? parse(idempotencyKey, ctx.get('idempotency-key')) : undefined;
     const body = await readJson(ctx, createInvitationBody);
     const inviter = body.inviter
@@ -77,7 +73,7 @@ export function invitationRoutes(deps: ApiDeps): Router {
       expiresInDays: body.expiresInDays,
       sendEmail: body.sendEmail,
       origin: 'api',
-      actor: actorOf(ctx),
+      actor: keyActor(ctx.state),
       idempotencyKey: key,
     });
     const [view] = await toViews(deps.db, [created.invitation]);
@@ -89,24 +85,20 @@ export function invitationRoutes(deps: ApiDeps): Router {
 
   router.get('/', async (ctx) => {
     const q = parse(listInvitationsQuery, ctx.query);
-    const rows = await listInvitations(deps.db, {
-      tenantId: principalOf(ctx).tenantId,
-      status: q.status,
-      emailCanonical: q.email ? canonicalEmail(q.email) : undefined,
-      limit: q.limit + 1,
-      after: q.cursor ? decodeCursor(q.cursor) : undefined,
-    });
-    const page = rows.slice(0, q.limit);
-    const last = page.at(-1);
-    ctx.body = {
-      data: await toViews(deps.db, page),
-      nextCursor: rows.length > q.limit && last ? encodeCursor(last.created_at, last.id) : null,
-    };
+    const page = await keysetPage(q, (window) =>
+      listInvitations(deps.db, {
+        tenantId: ctx.state.principal.tenantId,
+        status: q.status,
+        emailCanonical: q.email ? canonicalEmail(q.email) : undefined,
+        ...window,
+      }),
+    );
+    ctx.body = { data: await toViews(deps.db, page.rows), nextCursor: page.nextCursor };
   });
 
   router.get('/:id', async (ctx) => {
     const id = parse(idParam, ctx.params.id);
-    const invitation = await findInvitation(deps.db, principalOf(ctx).tenantId, id);
+    const invitation = await findInvitation(deps.db, ctx.state.principal.tenantId, id);
     if (!invitation) throw new UsherError('not-found', 'no such invitation');
     const [view] = await toViews(deps.db, [invitation]);
     const nextReminderAt = invitation.status === 'pending' ? await deps.workflows.state(id).then((s) => s.nextReminderAt, () => null) : null;
@@ -116,8 +108,8 @@ export function invitationRoutes(deps: ApiDeps): Router {
   router.post('/:id/resend', async (ctx) => {
     const id = parse(idParam, ctx.params.id);
     const body = await readJson(ctx, resendBody, { optional: true });
-    const { acceptUrl } = await resendInvitation(deps, { tenantId: principalOf(ctx).tenantId, id, actor: actorOf(ctx), expiresInDays: body.expiresInDays });
-    const invitation = await findInvitation(deps.db, principalOf(ctx).tenantId, id);
+    const { acceptUrl } = await resendInvitation(deps, { tenantId: ctx.state.principal.tenantId, id, actor: keyActor(ctx.state), expiresInDays: body.expiresInDays });
+    const invitation = await findInvitation(deps.db, ctx.state.principal.tenantId, id);
     const [view] = await toViews(deps.db, invitation ? [invitation] : []);
     ctx.body = { ...view, ...(acceptUrl ? { acceptUrl } : {}) };
   });
@@ -125,8 +117,8 @@ export function invitationRoutes(deps: ApiDeps): Router {
   router.patch('/:id', async (ctx) => {
     const id = parse(idParam, ctx.params.id);
     const body = await readJson(ctx, editBody);
-    await editInvitation(deps, { tenantId: principalOf(ctx).tenantId, id, actor: actorOf(ctx), ...body });
-    const invitation = await findInvitation(deps.db, principalOf(ctx).tenantId, id);
+    await editInvitation(deps, { tenantId: ctx.state.principal.tenantId, id, actor: keyActor(ctx.state), ...body });
+    const invitation = await findInvitation(deps.db, ctx.state.principal.tenantId, id);
     const [view] = await toViews(deps.db, invitation ? [invitation] : []);
     ctx.body = view;
   });
@@ -134,8 +126,8 @@ export function invitationRoutes(deps: ApiDeps): Router {
   router.post('/:id/revoke', async (ctx) => {
     const id = parse(idParam, ctx.params.id);
     const body = await readJson(ctx, revokeBody, { optional: true });
-    await revokeInvitation(deps, { tenantId: principalOf(ctx).tenantId, id, actor: actorOf(ctx), reason: body.reason });
-    const invitation = await findInvitation(deps.db, principalOf(ctx).tenantId, id);
+    await revokeInvitation(deps, { tenantId: ctx.state.principal.tenantId, id, actor: keyActor(ctx.state), reason: body.reason });
+    const invitation = await findInvitation(deps.db, ctx.state.principal.tenantId, id);
     const [view] = await toViews(deps.db, invitation ? [invitation] : []);
     ctx.body = view;
   });

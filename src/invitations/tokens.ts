@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { hmacSha256, sha256 } from '../lib/crypto';
 
 /**
  * The accept-link token for one generation of an invitation. Derived (HMAC) rather than random so a retried email
@@ -6,12 +6,11 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
  * nothing but an invitation id and a generation number enters workflow history.
  */
 export function tokenFor(secret: string, invitationId: string, generation: number): string {
-  return createHmac('sha256', secret).update(`invitation-token:${invitationId}:${generation}`).digest('base64url');
+  return hmacSha256(secret, `invitation-token:${invitationId}:${generation}`);
 }
 
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
+/** Only this is stored of a link token. */
+export const hashToken = sha256;
 
 export function acceptUrl(publicBaseUrl: string, token: string): string {
   return `${publicBaseUrl}/invite/${token}`;
@@ -27,7 +26,3 @@ export function invitationLink(publicBaseUrl: string, invitation: { link_base_ur
 
 /** Looks like a token we minted: 43 base64url characters. Anything else is refused before a database read. */
 export const tokenPattern = /^[A-Za-z0-9_-]{43}$/;
-
-export function newSecret(bytes = 32): string {
-  return randomBytes(bytes).toString('base64url');
-}

@@ -12,7 +12,7 @@ import { batchRoutes } from '../bulk/routes';
 import { healthRoutes } from './health';
 import { invitationRoutes, inviteeRoutes } from '../invitations/routes';
 import { managementRoutes } from '../management/routes';
-import { outboxRoutes } from './dev/outbox-routes';
+import { outboxRoutes } from './outbox-routes';
 
 export function createApp(deps: ApiDeps): Koa {
   const app = new Koa();

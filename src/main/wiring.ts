@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { createApp } from './app';
 import type { ApiDeps } from './api-deps';
 import type { Db } from '../db/connect';
-import type { MailCatcher } from './dev/mail-catcher';
+import type { Outbox } from '../http/outbox';
 import { createSmtpMailer, type Mailer } from '../email/mailer';
 import { compileTemplates } from '../email/templates';
 import type { InvitationDeps } from '../invitations/deps';
@@ -31,7 +31,7 @@ export function invitationDeps(db: Db, client: Client, settings: CoreSettings, l
   };
 }
 
-export function apiDeps(deps: InvitationDeps, client: Client, outbox?: MailCatcher, adminToken?: string): ApiDeps {
+export function apiDeps(deps: InvitationDeps, client: Client, outbox?: Outbox, adminToken?: string): ApiDeps {
   return {
     ...deps,
     outbox,

@@ -3,7 +3,7 @@ import { recordAudit } from '../db/audit';
 import type { Db } from '../db/connect';
 import { UsherError } from '../lib/errors';
 import { newId } from '../lib/ids';
-import { newSecret } from '../invitations/tokens';
+import { newSecret } from '../lib/crypto';
 import { lockTenant } from './access';
 import { invalidField } from './problems';
 import type { ApiKeyRow } from './views';

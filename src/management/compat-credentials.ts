@@ -5,7 +5,7 @@ import { type CredentialRow, upsertCredential } from '../db/compat-credentials';
 import { UsherError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { hashSecret, sha256 } from '../lib/crypto';
-import { newSecret } from '../invitations/tokens';
+import { newSecret } from '../lib/crypto';
 import { lockTenant } from './access';
 import { invalidField } from './problems';
 import type { CompatCredentialRow } from './views';

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { ApiKeyPrincipal } from '../db/api-keys';
@@ -13,10 +12,10 @@ import { createRole, deleteRole, findRole, listRoles, updateRole, type Actor } f
 import { createTenant, getTenant, listTenants, updateTenant } from './tenants';
 import { createUser, getUser, listUsers, removeMembership, setMembership, updateUser } from './users';
 import { apiKeyView, compatCredentialView, roleView, tenantView, userView } from './views';
-import { requireApiKey } from '../http/auth';
+import { requireApiKey, requireOperator } from '../http/auth';
 import { parse, readJson } from '../http/body';
-import { decodeCursor, encodeCursor } from '../http/paging';
-import type { ApiDeps } from '../main/api-deps';
+import { keysetPage } from '../http/paging';
+import type { InvitationDeps } from '../invitations/deps';
 import {
   createApiKeyBody,
   createCompatCredentialBody,
@@ -34,23 +33,6 @@ import {
 } from './schemas';
 
 const OPERATOR = 'operator';
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
-
-/**
- * Operator (platform) calls: `Authorization: Bearer <USHER_ADMIN_TOKEN>`, compared in constant time (both sides are
- * hashed first, so neither length nor content leaks). Without a configured token the surface does not exist: 404.
- */
-export function requireOperator(adminToken: string | undefined) {
-  const expected = adminToken ? digest(adminToken) : undefined;
-  return async (ctx: Context, next: Next) => {
-    if (!expected) throw new UsherError('not-found', 'the operator API is off: set USHER_ADMIN_TOKEN to open it');
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
-    if (!match || !timingSafeEqual(digest(match[1]!), expected)) {
-      throw new UsherError('unauthorized', match ? 'the operator token is not valid' : 'send the operator token as "Authorization: Bearer <USHER_ADMIN_TOKEN>"');
-    }
-    await next();
-  };
-}
 
 const principalOf = (ctx: Context): ApiKeyPrincipal => ctx.state.principal as ApiKeyPrincipal;
 const actorOf = (ctx: Context): Actor => ({ actor: `api-key:${principalOf(ctx).keyId}`, rank: ctx.state.managerRank as number });
@@ -78,7 +60,7 @@ function created(ctx: Context, location: string, body: unknown): void {
   ctx.body = body;
 }
 
-export function managementRoutes(deps: ApiDeps): Router {
+export function managementRoutes(deps: InvitationDeps & { adminToken?: string }): Router {
   const router = new Router();
   const { db } = deps;
   const operator = requireOperator(deps.adminToken);
@@ -100,10 +82,8 @@ export function managementRoutes(deps: ApiDeps): Router {
 
   router.get('/v1/tenants', operator, async (ctx) => {
     const q = parse(listTenantsQuery, ctx.query);
-    const rows = await listTenants(db, { limit: q.limit + 1, slug: q.slug, after: q.cursor ? decodeCursor(q.cursor) : undefined });
-    const pageRows = rows.slice(0, q.limit);
-    const last = pageRows.at(-1);
-    ctx.body = { data: pageRows.map(tenantView), nextCursor: rows.length > q.limit && last ? encodeCursor(last.created_at, last.id) : null };
+    const page = await keysetPage(q, (window) => listTenants(db, { ...window, slug: q.slug }));
+    ctx.body = { data: page.rows.map(tenantView), nextCursor: page.nextCursor };
   });
 
   router.get('/v1/tenants/:id', operator, async (ctx) => {
@@ -167,10 +147,8 @@ export function managementRoutes(deps: ApiDeps): Router {
 
   router.get('/v1/users', ...manager, async (ctx) => {
     const q = parse(listUsersQuery, ctx.query);
-    const rows = await listUsers(db, principalOf(ctx).tenantId, { limit: q.limit + 1, email: q.email, after: q.cursor ? decodeCursor(q.cursor) : undefined });
-    const pageRows = rows.slice(0, q.limit);
-    const last = pageRows.at(-1);
-    ctx.body = { data: pageRows.map(userView), nextCursor: rows.length > q.limit && last ? encodeCursor(last.created_at, last.id) : null };
+    const page = await keysetPage(q, (window) => listUsers(db, principalOf(ctx).tenantId, { ...window, email: q.email }));
+    ctx.body = { data: page.rows.map(userView), nextCursor: page.nextCursor };
   });
 
   router.post('/v1/users', ...manager, async (ctx) => {

@@ -7,16 +7,18 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { UsherError } from '../lib/errors';
 import type { invitationWorkflow } from '../../workflows/invitation';
-import { batchWorkflowIdFor, type InvitationBatchInput, type invitationBatchWorkflow } from '../../workflows/invitation-batch';
+import type { invitationBatchWorkflow } from '../../workflows/invitation-batch';
 import {
   type AcceptArgs,
   type AcceptResult,
   type ActorArgs,
   acceptUpdate,
+  batchWorkflowIdFor,
   declineUpdate,
   type EditArgs,
   editUpdate,
   FailureType,
+  type InvitationBatchInput,
   type InvitationState,
   type InvitationWorkflowInput,
   type ResendArgs,

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/main/dev/temporal-dev-server';
+import { freePort } from '../../src/main/dev/processes';
 
 /**
  * `usher dev` (what `script/server` runs) as a newcomer uses it: one command brings up Temporal with its UI,

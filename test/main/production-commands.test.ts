@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type MailCatcher, startMailCatcher } from '../../src/main/dev/mail-catcher';
-import { freePort } from '../../src/main/dev/temporal-dev-server';
+import { freePort } from '../../src/main/dev/processes';
 import { sentTo } from '../support/mail';
 
 /**

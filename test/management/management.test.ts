@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyIdentifierSecret, verifyToken } from '../../src/db/compat-credentials';
-import { freePort } from '../../src/main/dev/temporal-dev-server';
+import { freePort } from '../../src/main/dev/processes';
 import { runManagementCommand } from '../../src/management/cli';
 import { managementPaths } from '../../src/management/openapi';
 import { CONFLICT, FORBIDDEN } from '../../src/management/problems';

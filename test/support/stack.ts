@@ -5,7 +5,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { Db } from '../../src/db/connect';
 import { type MailCatcher, startMailCatcher } from '../../src/main/dev/mail-catcher';
-import { freePort } from '../../src/main/dev/temporal-dev-server';
+import { freePort } from '../../src/main/dev/processes';
 import type { InvitationDeps } from '../../src/invitations/deps';
 import { createLogger } from '../../src/lib/log';
 import { apiDeps, closeServer, invitationDeps, listen, runWorker, type RunningWorker } from '../../src/main/wiring';

@@ -1,7 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { ApiDeps } from '../../main/api-deps';
+import type { InvitationDeps } from '../../invitations/deps';
 import { readRawBody } from '../../http/body';
 import { addCredential, verifyIdentifierSecret, verifyToken, type CompatPrincipal } from '../../db/compat-credentials';
 import type { Tenant } from '../../db/database';
@@ -9,7 +8,7 @@ import { findTenant } from '../../db/tenants';
 import { UsherError } from '../../lib/errors';
 import { createInvitation } from '../../invitations/create-invitation';
 import { canonicalEmail, emailAddress } from '../../lib/email-address';
-import { newSecret } from '../../invitations/tokens';
+import { newSecret, sameSecret } from '../../lib/crypto';
 
 /**
  * Akana API Platform `POST /api/users/invitations` (seed 003): a logged-in platform user invites one or more people
@@ -47,7 +46,7 @@ class AkanaError extends Error {
   }
 }
 
-export function akanaRoutes(deps: ApiDeps): Router {
+export function akanaRoutes(deps: InvitationDeps): Router {
   const router = new Router();
 
   // Akana's POST /api/login: email and password give the session cookie and, for CSRF prevention, the token cookie
@@ -78,7 +77,7 @@ export function akanaRoutes(deps: ApiDeps): Router {
   return router;
 }
 
-async function invite(deps: ApiDeps, ctx: Context): Promise<void> {
+async function invite(deps: InvitationDeps, ctx: Context): Promise<void> {
   const { principal, tenant } = await authenticate(deps, ctx);
   const responseType = negotiate(ctx);
   const request = parseRequest(await readBody(ctx));
@@ -112,7 +111,7 @@ async function invite(deps: ApiDeps, ctx: Context): Promise<void> {
 
 const SESSION_MINUTES = 30;
 
-async function login(deps: ApiDeps, ctx: Context): Promise<void> {
+async function login(deps: InvitationDeps, ctx: Context): Promise<void> {
   const responseType = negotiate(ctx);
   const body = await readBody(ctx);
   const { email, password } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
@@ -136,7 +135,7 @@ async function login(deps: ApiDeps, ctx: Context): Promise<void> {
 }
 
 /** The session cookie names its tenant; only a live session of that tenant, with a user, counts. */
-async function authenticate(deps: ApiDeps, ctx: Context): Promise<{ principal: CompatPrincipal & { userId: string }; tenant: Tenant }> {
+async function authenticate(deps: InvitationDeps, ctx: Context): Promise<{ principal: CompatPrincipal & { userId: string }; tenant: Tenant }> {
   const sessions = sessionCookies(ctx.get('cookie'));
   // A browser may hold sessions for several tenants; the one the CSRF header names is tried first.
   sessions.sort((a, b) => Number(Boolean(ctx.get(csrfHeader(b.tenant)))) - Number(Boolean(ctx.get(csrfHeader(a.tenant)))));
@@ -148,7 +147,7 @@ async function authenticate(deps: ApiDeps, ctx: Context): Promise<{ principal: C
     if (tenant.akana_requires_csrf) {
       const sent = ctx.get(csrfHeader(tenant.slug));
       if (!sent) throw new AkanaError(401, `Unauthorized: the ${csrfHeader(tenant.slug)} header is required`);
-      if (!sameSecret(sent, principal.data.csrf)) throw new AkanaError(401, `Unauthorized: the ${csrfHeader(tenant.slug)} header is invalid or expired`);
+      if (!sameSecret(sent, typeof principal.data.csrf === 'string' ? principal.data.csrf : undefined)) throw new AkanaError(401, `Unauthorized: the ${csrfHeader(tenant.slug)} header is invalid or expired`);
     }
     return { principal: { ...principal, userId: principal.userId }, tenant };
   }
@@ -175,11 +174,6 @@ function sessionCookies(header: string): { tenant: string; token: string }[] {
   return found;
 }
 
-function sameSecret(sent: string, expected: unknown): boolean {
-  if (typeof expected !== 'string' || expected === '') return false;
-  const digest = (v: string) => createHash('sha256').update(v).digest();
-  return timingSafeEqual(digest(sent), digest(expected));
-}
 
 /** The response type the client asked for; an API version Akana does not have is its documented 404. */
 function negotiate(ctx: Context): string {
@@ -256,7 +250,7 @@ function withProgress(err: AkanaError, done: number, total: number): AkanaError 
 }
 
 /** The core's refusals in Akana's documented statuses. */
-function toAkanaError(deps: ApiDeps, ctx: Context, err: unknown): AkanaError {
+function toAkanaError(deps: InvitationDeps, ctx: Context, err: unknown): AkanaError {
   if (err instanceof AkanaError) return err;
   if (err instanceof UsherError) {
     switch (err.code) {
@@ -281,7 +275,7 @@ function toAkanaError(deps: ApiDeps, ctx: Context, err: unknown): AkanaError {
   return new AkanaError(500, 'An error occurred processing the call');
 }
 
-function refuse(deps: ApiDeps, ctx: Context, err: unknown): void {
+function refuse(deps: InvitationDeps, ctx: Context, err: unknown): void {
   const error = toAkanaError(deps, ctx, err);
   ctx.status = error.status;
   ctx.type = 'application/json';

@@ -7,7 +7,7 @@ import { findUserByEmail } from '../../db/users';
 import { problems, UsherError } from '../../lib/errors';
 import { createInvitation } from '../../invitations/create-invitation';
 import { emailAddress } from '../../lib/email-address';
-import type { ApiDeps } from '../../main/api-deps';
+import type { InvitationDeps } from '../../invitations/deps';
 import { readRawBody } from '../../http/body';
 
 /**
@@ -37,7 +37,7 @@ const sendInviteParams = z.object(
   { message: 'send the SendInvite parameters as a JSON object or form fields' },
 );
 
-export function mendixRoutes(deps: ApiDeps): Router {
+export function mendixRoutes(deps: InvitationDeps): Router {
   const router = new Router();
   for (const path of MENDIX_PATHS) {
     router.post(path, mendixErrors(deps, (ctx) => sendInvite(deps, ctx)));
@@ -52,7 +52,7 @@ export function mendixRoutes(deps: ApiDeps): Router {
   return router;
 }
 
-async function sendInvite(deps: ApiDeps, ctx: Context): Promise<void> {
+async function sendInvite(deps: InvitationDeps, ctx: Context): Promise<void> {
   const params = await readParams(ctx);
   const principal = await authenticate(deps, params);
   const parsed = sendInviteParams.safeParse(params);
@@ -101,7 +101,7 @@ async function readParams(ctx: Context): Promise<Record<string, unknown>> {
 }
 
 /** EnvironmentUUID + EnvironmentPassword; a missing or wrong pair is 401 without saying which part was wrong. */
-async function authenticate(deps: ApiDeps, params: Record<string, unknown>): Promise<CompatPrincipal> {
+async function authenticate(deps: InvitationDeps, params: Record<string, unknown>): Promise<CompatPrincipal> {
   const { EnvironmentUUID: uuid, EnvironmentPassword: password } = params;
   if (typeof uuid !== 'string' || typeof password !== 'string' || uuid.trim() === '' || password === '') {
     throw new UsherError('unauthorized', 'EnvironmentUUID and EnvironmentPassword are required');
@@ -115,7 +115,7 @@ async function authenticate(deps: ApiDeps, params: Record<string, unknown>): Pro
 const mendixField: Record<string, string> = { role: 'RoleUUID' };
 
 /** Every refusal as `{code, message, requestId}` (plus `field` where one parameter is at fault), never problem+json. */
-function mendixErrors(deps: ApiDeps, handler: (ctx: Context) => Promise<void> | void) {
+function mendixErrors(deps: InvitationDeps, handler: (ctx: Context) => Promise<void> | void) {
   return async (ctx: Context) => {
     try {
       await handler(ctx);
@@ -133,7 +133,7 @@ function mendixErrors(deps: ApiDeps, handler: (ctx: Context) => Promise<void> | 
   };
 }
 
-function unexpected(deps: ApiDeps, ctx: Context, err: unknown): UsherError {
+function unexpected(deps: InvitationDeps, ctx: Context, err: unknown): UsherError {
   deps.log.error('unhandled error', { requestId: ctx.state.requestId, path: ctx.path, error: err instanceof Error ? err.stack : String(err) });
   return new UsherError('internal', 'an unexpected error occurred; it has been logged');
 }

@@ -1,11 +1,11 @@
 import Router, { type RouterContext } from '@koa/router';
 import { readRawBody } from '../../http/body';
-import type { ApiDeps } from '../../main/api-deps';
+import type { InvitationDeps } from '../../invitations/deps';
 import { addCredential, type CompatPrincipal, verifyToken } from '../../db/compat-credentials';
 import type { Tenant, User } from '../../db/database';
 import { UsherError } from '../../lib/errors';
 import { createInvitation } from '../../invitations/create-invitation';
-import { newSecret } from '../../invitations/tokens';
+import { newSecret } from '../../lib/crypto';
 import { type Presented, tenantsAccepting, verifyIn } from './auth';
 import { fromUsherError, QuickbaseError, type QuickbaseErrorCode, quickbaseErrors } from './errors';
 import { parseQdbapi, renderQdbapi, XmlParseError } from './xml';
@@ -18,7 +18,7 @@ import { parseQdbapi, renderQdbapi, XmlParseError } from './xml';
  * an XML `<qdbapi>` body or a form body. Every answer is `<qdbapi>` XML with HTTP 200, errors included, as Quickbase
  * does. Rules about who may invite whom live in createInvitation; this file only translates. See docs/compat/quickbase.md.
  */
-export function quickbaseRoutes(deps: ApiDeps): Router {
+export function quickbaseRoutes(deps: InvitationDeps): Router {
   const router = new Router();
   const handle = async (ctx: RouterContext) => {
     const action = actionOf(ctx);
@@ -49,7 +49,7 @@ interface Action {
   name: string;
   /** As Quickbase spells it in `<action>` on success (API_Authenticate answers in lower case, as its docs show). */
   successAction: string;
-  run(deps: ApiDeps, dbid: string, params: Params): Promise<Array<[string, string]>>;
+  run(deps: InvitationDeps, dbid: string, params: Params): Promise<Array<[string, string]>>;
 }
 
 const ACTIONS: Record<string, Action> = {
@@ -66,7 +66,7 @@ const MAX_TICKET_HOURS = 4380;
 // ---------------------------------------------------------------------------------------------------------------
 // API_SendInvitation
 
-async function sendInvitation(deps: ApiDeps, dbid: string, params: Params): Promise<Array<[string, string]>> {
+async function sendInvitation(deps: InvitationDeps, dbid: string, params: Params): Promise<Array<[string, string]>> {
   const tenant = await tenantOf(deps, dbid);
   if (!tenant) throw dbid.toLowerCase() === 'main' ? new QuickbaseError(14, 'API_SendInvitation needs the application dbid in the URL: /db/<dbid>') : noSuchApp(dbid);
   const { principal, presented } = await signIn(deps, tenant, params);
@@ -97,7 +97,7 @@ async function sendInvitation(deps: ApiDeps, dbid: string, params: Params): Prom
  * Who is calling: a user token, a ticket, or username + password, in that order of precedence. A credential that is
  * good only for another application is "insufficient permissions" (the user exists but may not use this app).
  */
-async function signIn(deps: ApiDeps, tenant: Tenant, params: Params): Promise<{ principal: CompatPrincipal; presented: Presented }> {
+async function signIn(deps: InvitationDeps, tenant: Tenant, params: Params): Promise<{ principal: CompatPrincipal; presented: Presented }> {
   const presented = presentedCredential(params);
   if (!presented) throw new QuickbaseError(22, 'authenticate with a ticket, a usertoken, or username and password');
   const now = deps.clock();
@@ -133,7 +133,7 @@ function refusedCredential(presented: Presented): QuickbaseError {
  * none (user tokens carry their own app assignment); tickets and username/password do. When the app does not require
  * one, a supplied token is ignored.
  */
-async function checkAppToken(deps: ApiDeps, tenant: Tenant, presented: Presented, params: Params): Promise<void> {
+async function checkAppToken(deps: InvitationDeps, tenant: Tenant, presented: Presented, params: Params): Promise<void> {
   if (!tenant.quickbase_requires_app_token || presented.kind === 'quickbase-user-token') return;
   const apptoken = params.one('apptoken')?.trim();
   if (!apptoken) throw new QuickbaseError(24, 'this application requires an application token (apptoken)');
@@ -150,7 +150,7 @@ async function checkAppToken(deps: ApiDeps, tenant: Tenant, presented: Presented
  * On /db/main no app is named, so the credential must be live in exactly one tenant; on /db/<dbid>, in that one.
  * No application token is needed, as in Quickbase.
  */
-async function authenticate(deps: ApiDeps, dbid: string, params: Params): Promise<Array<[string, string]>> {
+async function authenticate(deps: InvitationDeps, dbid: string, params: Params): Promise<Array<[string, string]>> {
   const hours = ticketHours(params.one('hours'));
   const presented = presentedCredential(params);
   if (!presented || presented.kind === 'quickbase-user-token') {
@@ -195,7 +195,7 @@ function ticketHours(raw: string | undefined): number {
 // ---------------------------------------------------------------------------------------------------------------
 // Lookups
 
-async function tenantOf(deps: ApiDeps, dbid: string): Promise<Tenant | undefined> {
+async function tenantOf(deps: InvitationDeps, dbid: string): Promise<Tenant | undefined> {
   if (dbid === '' || dbid.length > 100) return undefined;
   return deps.db.selectFrom('tenants').selectAll().where('quickbase_dbid', '=', dbid).executeTakeFirst();
 }
@@ -203,7 +203,7 @@ async function tenantOf(deps: ApiDeps, dbid: string): Promise<Tenant | undefined
 const noSuchApp = (dbid: string) => new QuickbaseError(32, `there is no application with dbid ${dbid}`);
 
 /** A Quickbase userid (e.g. 112249.ctdg) is the user's external_id in the tenant. */
-async function userByQuickbaseId(deps: ApiDeps, tenantId: string, userid: string): Promise<User | undefined> {
+async function userByQuickbaseId(deps: InvitationDeps, tenantId: string, userid: string): Promise<User | undefined> {
   if (userid.length > 255) return undefined;
   return deps.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', userid).executeTakeFirst();
 }
@@ -275,7 +275,7 @@ async function withBody(ctx: RouterContext, params: Params): Promise<Params> {
   return params;
 }
 
-function asQuickbaseError(deps: ApiDeps, ctx: RouterContext, err: unknown): QuickbaseError {
+function asQuickbaseError(deps: InvitationDeps, ctx: RouterContext, err: unknown): QuickbaseError {
   if (err instanceof QuickbaseError) return err;
   if (err instanceof UsherError) {
     const errcode = fromUsherError[err.code];

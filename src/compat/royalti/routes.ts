@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { decodeJwt, errors as joseErrors, importSPKI, importX509, jwtVerify, type JWTPayload } from 'jose';
 import type { Context } from 'koa';
-import type { ApiDeps } from '../../main/api-deps';
+import type { InvitationDeps } from '../../invitations/deps';
 import { readRawBody } from '../../http/body';
 import type { Tenant } from '../../db/database';
 import { findUserByEmail, findUserById } from '../../db/users';
@@ -43,7 +43,7 @@ interface RoyaltiRequest {
   role: string | null;
 }
 
-export function royaltiRoutes(deps: ApiDeps): Router {
+export function royaltiRoutes(deps: InvitationDeps): Router {
   const router = new Router();
   router.post(ROYALTI_PATH, async (ctx) => {
     try {
@@ -59,7 +59,7 @@ export function royaltiRoutes(deps: ApiDeps): Router {
   return router;
 }
 
-async function invite(deps: ApiDeps, ctx: Context): Promise<void> {
+async function invite(deps: InvitationDeps, ctx: Context): Promise<void> {
   const { tenant, inviterUserId, subject } = await authenticate(deps, ctx);
   const request = parseBody(await readBody(ctx));
   await checkInvitee(deps, ctx, tenant, request.email);
@@ -88,7 +88,7 @@ async function invite(deps: ApiDeps, ctx: Context): Promise<void> {
 }
 
 /** Bearer JWT → workspace (query, else claim) → its key verifies the token → `sub` (else the `email` claim) is the inviter. */
-async function authenticate(deps: ApiDeps, ctx: Context): Promise<{ tenant: Tenant; inviterUserId: string; subject: string }> {
+async function authenticate(deps: InvitationDeps, ctx: Context): Promise<{ tenant: Tenant; inviterUserId: string; subject: string }> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
   if (!match) throw new RoyaltiError(401, 'Unauthorized: send a bearer token in the Authorization header');
   const token = match[1]!;
@@ -198,7 +198,7 @@ function parseBody(body: unknown): RoyaltiRequest {
 }
 
 /** `userId`, when given, names the invitee's existing user record in the workspace: it must be the one for `email`. */
-async function checkInvitee(deps: ApiDeps, ctx: Context, tenant: Tenant, email: string): Promise<void> {
+async function checkInvitee(deps: InvitationDeps, ctx: Context, tenant: Tenant, email: string): Promise<void> {
   const userId = singleQuery(ctx, 'userId');
   if (!userId) return;
   const user = UUID.test(userId) ? await findUserById(deps.db, tenant.id, userId) : undefined;
@@ -207,7 +207,7 @@ async function checkInvitee(deps: ApiDeps, ctx: Context, tenant: Tenant, email: 
 }
 
 /** The core's refusals in Royalti's documented statuses (400, 401, 404, 500). */
-function toRoyaltiError(deps: ApiDeps, ctx: Context, err: unknown, request?: RoyaltiRequest): RoyaltiError {
+function toRoyaltiError(deps: InvitationDeps, ctx: Context, err: unknown, request?: RoyaltiRequest): RoyaltiError {
   if (err instanceof RoyaltiError) return err;
   if (err instanceof UsherError) {
     switch (err.code) {
@@ -237,7 +237,7 @@ function toRoyaltiError(deps: ApiDeps, ctx: Context, err: unknown, request?: Roy
   return new RoyaltiError(500, 'Internal Server Error');
 }
 
-function refuse(deps: ApiDeps, ctx: Context, err: unknown): void {
+function refuse(deps: InvitationDeps, ctx: Context, err: unknown): void {
   const error = toRoyaltiError(deps, ctx, err);
   ctx.status = error.status;
   ctx.type = 'application/json';

@@ -8,7 +8,7 @@ import { findTenant } from '../../db/tenants';
 import { problems, UsherError } from '../../lib/errors';
 import { createInvitation } from '../../invitations/create-invitation';
 import { emailAddress } from '../../lib/email-address';
-import type { ApiDeps } from '../../main/api-deps';
+import type { InvitationDeps } from '../../invitations/deps';
 import { readRawBody } from '../../http/body';
 
 /**
@@ -56,7 +56,7 @@ const sapInviteBody = z.object(
 );
 type SapInviteBody = z.infer<typeof sapInviteBody>;
 
-export function sapRoutes(deps: ApiDeps): Router {
+export function sapRoutes(deps: InvitationDeps): Router {
   const router = new Router();
   for (const path of SAP_PATHS) {
     router.post(path, sapErrors(deps, (ctx) => invite(deps, ctx)));
@@ -71,7 +71,7 @@ export function sapRoutes(deps: ApiDeps): Router {
   return router;
 }
 
-async function invite(deps: ApiDeps, ctx: Context): Promise<void> {
+async function invite(deps: InvitationDeps, ctx: Context): Promise<void> {
   const principal = await authenticate(deps, ctx);
   const body = await readSapJson(ctx);
 
@@ -118,7 +118,7 @@ async function invite(deps: ApiDeps, ctx: Context): Promise<void> {
 }
 
 /** HTTP Basic with the client id and secret; anything else is 401 without saying which part was wrong. */
-async function authenticate(deps: ApiDeps, ctx: Context): Promise<CompatPrincipal> {
+async function authenticate(deps: InvitationDeps, ctx: Context): Promise<CompatPrincipal> {
   const match = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(ctx.get('authorization'));
   if (!match) throw new UsherError('unauthorized', 'send the client id and secret with HTTP Basic authentication');
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
@@ -153,7 +153,7 @@ async function readSapJson(ctx: Context): Promise<SapInviteBody> {
  * SAP's user ID names a user Usher already knows (provisioned, or an earlier invitee): first by its external id
  * (an SAP user ID such as P000123), then by Usher's own user id.
  */
-async function findInviteeByUserId(deps: ApiDeps, tenantId: string, userId: string): Promise<User> {
+async function findInviteeByUserId(deps: InvitationDeps, tenantId: string, userId: string): Promise<User> {
   const byExternal = await deps.db
     .selectFrom('users')
     .selectAll()
@@ -176,7 +176,7 @@ function languageOf(body: SapInviteBody): string | undefined {
 const sapField: Record<string, string> = { redirectUrl: 'targetUrl', linkBaseUrl: 'sourceUrl' };
 
 /** Every refusal in SAP's shape: JSON `{status, code, message, requestId}`, never problem+json. */
-function sapErrors(deps: ApiDeps, handler: (ctx: Context) => Promise<void> | void) {
+function sapErrors(deps: InvitationDeps, handler: (ctx: Context) => Promise<void> | void) {
   return async (ctx: Context) => {
     try {
       await handler(ctx);
@@ -201,7 +201,7 @@ function sapErrors(deps: ApiDeps, handler: (ctx: Context) => Promise<void> | voi
   };
 }
 
-function unexpected(deps: ApiDeps, ctx: Context, err: unknown): UsherError {
+function unexpected(deps: InvitationDeps, ctx: Context, err: unknown): UsherError {
   deps.log.error('unhandled error', { requestId: ctx.state.requestId, path: ctx.path, error: err instanceof Error ? err.stack : String(err) });
   return new UsherError('internal', 'an unexpected error occurred; it has been logged');
 }

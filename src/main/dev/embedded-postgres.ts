@@ -4,7 +4,7 @@ import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort, stopChild } from './temporal-dev-server';
+import { freePort, stopChild } from './processes';
 
 export interface EmbeddedDatabaseServer {
   port: number;

@@ -1,21 +1,13 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import type { Outbox, OutboxMessage } from '../../http/outbox';
 
-export interface CaughtMessage {
-  id: number;
-  messageId: string | null;
+export interface CaughtMessage extends OutboxMessage {
   from: string;
-  to: string[];
-  subject: string;
-  html: string;
-  text: string;
-  /** The first Usher accept link in the message, if any. */
-  acceptLink: string | null;
-  receivedAt: string;
 }
 
-export interface MailCatcher {
+export interface MailCatcher extends Outbox {
   url: string;
   port: number;
   messages(): CaughtMessage[];

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Config } from '../config';
 import { connectDatabase } from '../../db/connect';
 import { migrateToLatest } from '../../db/migrate';
-import { newSecret } from '../../invitations/tokens';
+import { newSecret } from '../../lib/crypto';
 import { scheduleReconciler } from '../../invitations/reconcile';
 import type { Logger } from '../../lib/log';
 import { apiDeps, closeServer, invitationDeps, listen, runWorker } from '../wiring';

@@ -7,7 +7,7 @@ import type { Tenant, User } from '../../db/database';
 import { upsertUser } from '../../db/users';
 import { newId } from '../../lib/ids';
 import { sha256 } from '../../lib/crypto';
-import { newSecret } from '../../invitations/tokens';
+import { newSecret } from '../../lib/crypto';
 
 export const DEMO_TENANT_SLUG = 'demo';
 export const DEMO_OWNER_EMAIL = 'owner@demo.usher.localhost';
@@ -16,7 +16,7 @@ export const DEMO_OWNER_EMAIL = 'owner@demo.usher.localhost';
  * Everything a client of each seed API needs to call the demo tenant. The values the seed documents print in their
  * samples (Quickbase's `target_dbid`, `auth_ticket`, `app_token`, user `112249.ctdg`) are accepted as they stand, so a
  * sample request works against `usher dev` with only the host changed; the rest is generated once per data folder.
- * Written to `.usher/dev-credentials.json`; its shape is documented in the README.
+ * Written to `.usher/dev-credentials.json`; its shape is documented in docs/credentials.md.
  */
 export interface DevCredentials {
   tenant: { id: string; slug: string; name: string };

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { freePort, stopChild } from './processes';
 import { searchAttributeKeys } from '../../../workflows/search-attributes';
 
 /** Where to find the Temporal CLI: TEMPORAL_CLI, then `temporal` on PATH, then the project's .tools venv. */
@@ -100,17 +101,6 @@ function searchAttributeTypeName(type: string): string {
   return names[type] ?? type;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function waitForPort(port: number, child: ChildProcess, output: () => string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -125,13 +115,4 @@ async function waitForPort(port: number, child: ChildProcess, output: () => stri
   }
   child.kill('SIGKILL');
   throw new Error(`temporal dev server did not listen on ${port} within ${timeoutMs} ms: ${output()}`);
-}
-
-export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
 }

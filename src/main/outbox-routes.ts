@@ -1,9 +1,9 @@
 import Router from '@koa/router';
-import type { MailCatcher } from './mail-catcher';
-import { escapeHtml as e, page } from '../../http/html';
+import type { Outbox } from '../http/outbox';
+import { escapeHtml as e, page } from '../http/html';
 
 /** `usher dev` only: what the local SMTP catch-all received, newest first, as a page or as JSON. */
-export function outboxRoutes(outbox: MailCatcher): Router {
+export function outboxRoutes(outbox: Outbox): Router {
   const router = new Router();
   router.get('/dev/outbox', (ctx) => {
     const messages = outbox.messages().reverse();

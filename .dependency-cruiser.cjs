@@ -1,0 +1,118 @@
+/**
+ * Usher's layers, enforced by `npm run lint:deps` (part of script/test). Dependencies run one way:
+ *   src/main → activities → features (invitations, bulk, management, compat) → http, temporal, email → db → lib
+ * Workflows import only the Temporal SDK and their own modules (type-only imports of activities' signatures aside).
+ */
+const FEATURES = '^src/(invitations|bulk|management|compat)/';
+const BELOW_FEATURES = '^src/(http|temporal|email|db|lib)/';
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-runtime-cycles',
+      severity: 'error',
+      comment: 'A cycle of run-time imports: split the module that both sides need.',
+      from: {},
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+    },
+    {
+      name: 'main-is-the-top',
+      severity: 'error',
+      comment: 'Only the composition root (src/main) wires things together; nothing imports it.',
+      from: { path: '^(src/(?!main/)|activities/|workflows/|migrations/)' },
+      to: { path: '^src/main/' },
+    },
+    {
+      name: 'activities-below-main',
+      severity: 'error',
+      comment: 'Activities are run by the worker that src/main builds; features and lower layers never import them.',
+      from: { path: `${FEATURES}|${BELOW_FEATURES}` },
+      to: { path: '^activities/' },
+    },
+    {
+      name: 'lower-layers-do-not-know-features',
+      severity: 'error',
+      from: { path: BELOW_FEATURES },
+      to: { path: FEATURES },
+    },
+    {
+      name: 'invitations-is-the-core-feature',
+      severity: 'error',
+      comment: 'bulk, management and compat build on invitations; invitations does not know them.',
+      from: { path: '^src/invitations/' },
+      to: { path: '^src/(bulk|management|compat)/' },
+    },
+    {
+      name: 'features-side-by-side',
+      severity: 'error',
+      comment: 'Seed adapters, bulk and management do not import one another.',
+      from: { path: '^src/(bulk|management|compat)/' },
+      to: { path: '^src/(bulk|management|compat)/', pathNot: '^src/$1/' },
+    },
+    {
+      name: 'seed-adapters-apart',
+      severity: 'error',
+      comment: 'One seed adapter never imports another; what they share lives in src/compat/*.ts.',
+      from: { path: '^src/compat/([^/]+)/' },
+      to: { path: '^src/compat/[^/]+/', pathNot: '^src/compat/$1/' },
+    },
+    {
+      name: 'http-temporal-email-side-by-side',
+      severity: 'error',
+      from: { path: '^src/(http|temporal|email)/' },
+      to: { path: '^src/(http|temporal|email)/', pathNot: '^src/$1/' },
+    },
+    {
+      name: 'db-below-http-temporal-email',
+      severity: 'error',
+      from: { path: '^src/db/' },
+      to: { path: '^src/(http|temporal|email)/' },
+    },
+    {
+      name: 'lib-is-the-bottom',
+      severity: 'error',
+      from: { path: '^src/lib/' },
+      to: { path: '^(src/(?!lib/)|activities/|workflows/|migrations/)' },
+    },
+    {
+      name: 'queries-only-in-db',
+      severity: 'error',
+      comment: 'Kysely is the database layer\'s: every query lives in src/db (migrations aside).',
+      from: { path: '^(src/(?!db/)|activities/|workflows/)' },
+      to: { path: '^node_modules/kysely/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'workflows-import-only-the-sdk',
+      severity: 'error',
+      comment: 'Workflow code runs in the deterministic sandbox: the SDK and its own modules only.',
+      from: { path: '^workflows/' },
+      to: {
+        pathNot: ['^workflows/', '^node_modules/@temporalio/(workflow|common)/'],
+        dependencyTypesNot: ['type-only'],
+      },
+    },
+    {
+      name: 'api-process-loads-no-workflow-code',
+      severity: 'error',
+      comment: 'Outside the worker, only the workflows\' message, search-attribute and schedule modules may be loaded.',
+      from: { path: '^src/(?!main/worker)' },
+      to: { path: '^workflows/(?!messages|search-attributes|schedule)', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'dev-only-stays-dev',
+      severity: 'error',
+      comment: 'The dev stack (embedded PostgreSQL, mail catcher, dev server) is loaded by `usher dev` and tests only.',
+      from: { path: '^src/', pathNot: '^src/main/(dev/|cli\\.ts)' },
+      to: { path: '^src/main/dev/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|test|bench|\\.tools)/' },
+    tsPreCompilationDeps: true,
+    parser: 'swc',
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'] },
+  },
+};
