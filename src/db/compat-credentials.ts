@@ -109,3 +109,21 @@ export async function verifyToken(db: Db, kind: CompatCredentialKind, token: str
   const rows = await findLive(db, kind, sha256(token), scope);
   return rows.length === 1 ? principal(rows[0]!) : undefined;
 }
+
+/** The tenants (at most `limit`) holding a live credential of this kind under this lookup. */
+export async function tenantsWithLiveCredential(
+  db: Db,
+  q: { kind: CompatCredentialKind; lookup: string; now: Date; except?: string; limit: number },
+): Promise<string[]> {
+  let query = db
+    .selectFrom('compat_credentials')
+    .select('tenant_id')
+    .distinct()
+    .where('kind', '=', q.kind)
+    .where('lookup', '=', q.lookup)
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', q.now)]));
+  if (q.except) query = query.where('tenant_id', '<>', q.except);
+  const rows = await query.limit(q.limit).execute();
+  return rows.map((r) => r.tenant_id);
+}

@@ -9,6 +9,16 @@ export async function findTenantBySlug(db: Db, slug: string): Promise<Tenant | u
   return db.selectFrom('tenants').selectAll().where('slug', '=', slug).executeTakeFirst();
 }
 
+/** The tenant a Quickbase application (dbid) stands for. */
+export async function findTenantByQuickbaseDbid(db: Db, dbid: string): Promise<Tenant | undefined> {
+  return db.selectFrom('tenants').selectAll().where('quickbase_dbid', '=', dbid).executeTakeFirst();
+}
+
+/** The tenant a Royalti workspace stands for. */
+export async function findTenantByRoyaltiWorkspace(db: Db, workspaceId: string): Promise<Tenant | undefined> {
+  return db.selectFrom('tenants').selectAll().where('royalti_workspace_id', '=', workspaceId).executeTakeFirst();
+}
+
 export async function findRoleBySlug(db: Db, tenantId: string, slug: string): Promise<Role | undefined> {
   return db.selectFrom('roles').selectAll().where('tenant_id', '=', tenantId).where('slug', '=', slug).executeTakeFirst();
 }

@@ -16,6 +16,11 @@ export async function findUserById(db: Db, tenantId: string, userId: string): Pr
   return db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', userId).executeTakeFirst();
 }
 
+/** A user by the id another system knows them by (an SAP user ID, a Quickbase userid). */
+export async function findUserByExternalId(db: Db, tenantId: string, externalId: string): Promise<User | undefined> {
+  return db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).executeTakeFirst();
+}
+
 /** Find or create the tenant's user for an email; names fill in only where none were known. Safe to repeat. */
 export async function upsertUser(
   db: Db,

@@ -1,4 +1,4 @@
-import { type CompatPrincipal, verifyIdentifierSecret, verifyToken } from '../../db/compat-credentials';
+import { type CompatPrincipal, tenantsWithLiveCredential, verifyIdentifierSecret, verifyToken } from '../../db/compat-credentials';
 import type { Db } from '../../db/connect';
 import { sha256 } from '../../lib/crypto';
 
@@ -26,18 +26,9 @@ export async function verifyIn(db: Db, presented: Presented, tenantId: string, n
  * on /db/main (no app named) must find the one tenant the username and password belong to.
  */
 export async function tenantsAccepting(db: Db, presented: Presented, now: Date, options: { except?: string } = {}): Promise<CompatPrincipal[]> {
-  let query = db
-    .selectFrom('compat_credentials')
-    .select('tenant_id')
-    .distinct()
-    .where('kind', '=', presented.kind)
-    .where('lookup', '=', lookupOf(presented))
-    .where('revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
-  if (options.except) query = query.where('tenant_id', '<>', options.except);
-  const rows = await query.limit(10).execute();
+  const tenantIds = await tenantsWithLiveCredential(db, { kind: presented.kind, lookup: lookupOf(presented), now, except: options.except, limit: 10 });
   const found: CompatPrincipal[] = [];
-  for (const { tenant_id } of rows) {
+  for (const tenant_id of tenantIds) {
     const principal = await verifyIn(db, presented, tenant_id, now);
     if (principal) found.push(principal);
   }

@@ -3,6 +3,8 @@ import { readRawBody } from '../../http/body';
 import type { InvitationDeps } from '../../invitations/deps';
 import { addCredential, type CompatPrincipal, verifyToken } from '../../db/compat-credentials';
 import type { Tenant, User } from '../../db/database';
+import { findTenantByQuickbaseDbid } from '../../db/tenants';
+import { findUserByExternalId, findUserById } from '../../db/users';
 import { UsherError } from '../../lib/errors';
 import { createInvitation } from '../../invitations/create-invitation';
 import { newSecret } from '../../lib/crypto';
@@ -179,7 +181,8 @@ async function authenticate(deps: InvitationDeps, dbid: string, params: Params):
     expiresAt: new Date(now.getTime() + hours * 3_600_000),
     data: { issuedBy: 'API_Authenticate', from: principal.credentialId },
   });
-  const user = await deps.db.selectFrom('users').select(['id', 'external_id']).where('id', '=', principal.userId).executeTakeFirstOrThrow();
+  const user = await findUserById(deps.db, principal.tenantId, principal.userId);
+  if (!user) throw new QuickbaseError(20, 'the user of this credential no longer exists');
   return [
     ['ticket', ticket],
     ['userid', user.external_id ?? user.id],
@@ -197,7 +200,7 @@ function ticketHours(raw: string | undefined): number {
 
 async function tenantOf(deps: InvitationDeps, dbid: string): Promise<Tenant | undefined> {
   if (dbid === '' || dbid.length > 100) return undefined;
-  return deps.db.selectFrom('tenants').selectAll().where('quickbase_dbid', '=', dbid).executeTakeFirst();
+  return findTenantByQuickbaseDbid(deps.db, dbid);
 }
 
 const noSuchApp = (dbid: string) => new QuickbaseError(32, `there is no application with dbid ${dbid}`);
@@ -205,7 +208,7 @@ const noSuchApp = (dbid: string) => new QuickbaseError(32, `there is no applicat
 /** A Quickbase userid (e.g. 112249.ctdg) is the user's external_id in the tenant. */
 async function userByQuickbaseId(deps: InvitationDeps, tenantId: string, userid: string): Promise<User | undefined> {
   if (userid.length > 255) return undefined;
-  return deps.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', userid).executeTakeFirst();
+  return findUserByExternalId(deps.db, tenantId, userid);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

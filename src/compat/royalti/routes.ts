@@ -5,6 +5,7 @@ import type { InvitationDeps } from '../../invitations/deps';
 import { readRawBody } from '../../http/body';
 import type { Tenant } from '../../db/database';
 import { findUserByEmail, findUserById } from '../../db/users';
+import { findTenantByRoyaltiWorkspace } from '../../db/tenants';
 import { UsherError } from '../../lib/errors';
 import { createInvitation } from '../../invitations/create-invitation';
 import { canonicalEmail, emailAddress } from '../../lib/email-address';
@@ -103,7 +104,7 @@ async function authenticate(deps: InvitationDeps, ctx: Context): Promise<{ tenan
   const fromClaim = typeof unverified.workspaceId === 'string' && unverified.workspaceId !== '' ? unverified.workspaceId : undefined;
   const workspaceId = fromQuery ?? fromClaim;
   if (!workspaceId) throw new RoyaltiError(400, 'workspaceId is required (query parameter or token claim)');
-  const tenant = await deps.db.selectFrom('tenants').selectAll().where('royalti_workspace_id', '=', workspaceId).executeTakeFirst();
+  const tenant = await findTenantByRoyaltiWorkspace(deps.db, workspaceId);
   if (!tenant) throw new RoyaltiError(404, `Workspace not found: ${workspaceId}`);
   if (!tenant.royalti_jwt_key) throw new RoyaltiError(401, 'Unauthorized: this workspace accepts no Royalti tokens');
 

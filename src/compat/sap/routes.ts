@@ -5,6 +5,7 @@ import type { CompatPrincipal } from '../../db/compat-credentials';
 import { verifyIdentifierSecret } from '../../db/compat-credentials';
 import type { User } from '../../db/database';
 import { findTenant } from '../../db/tenants';
+import { findUserByExternalId, findUserById } from '../../db/users';
 import { problems, UsherError } from '../../lib/errors';
 import { createInvitation } from '../../invitations/create-invitation';
 import { emailAddress } from '../../lib/email-address';
@@ -154,15 +155,10 @@ async function readSapJson(ctx: Context): Promise<SapInviteBody> {
  * (an SAP user ID such as P000123), then by Usher's own user id.
  */
 async function findInviteeByUserId(deps: InvitationDeps, tenantId: string, userId: string): Promise<User> {
-  const byExternal = await deps.db
-    .selectFrom('users')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('external_id', '=', userId)
-    .executeTakeFirst();
+  const byExternal = await findUserByExternalId(deps.db, tenantId, userId);
   if (byExternal) return byExternal;
   if (z.guid().safeParse(userId).success) {
-    const byId = await deps.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', userId).executeTakeFirst();
+    const byId = await findUserById(deps.db, tenantId, userId);
     if (byId) return byId;
   }
   throw new UsherError('not-found', `no user with inviteeUserId ${userId}`, { field: 'inviteeUserId' });
