@@ -1,4 +1,5 @@
 import { recordAudit } from '../src/db/audit';
+import { lockInvitationForEdit, updateInvitation } from '../src/db/invitations';
 import type { ActivityDeps } from './deps';
 
 /**
@@ -15,12 +16,7 @@ export function editInvitationActivity({ db, clock }: ActivityDeps) {
     message?: string | null;
   }): Promise<void> {
     await db.transaction().execute(async (tx) => {
-      const before = await tx
-        .selectFrom('invitations')
-        .select(['tenant_id', 'role_id', 'expires_at', 'message', 'status'])
-        .where('id', '=', input.invitationId)
-        .forUpdate()
-        .executeTakeFirstOrThrow();
+      const before = await lockInvitationForEdit(tx, input.invitationId);
       if (before.status !== 'pending') return;
       const changes = {
         ...(input.roleId !== null ? { role_id: input.roleId } : {}),
@@ -28,7 +24,7 @@ export function editInvitationActivity({ db, clock }: ActivityDeps) {
         ...(input.message !== undefined ? { message: input.message } : {}),
       };
       if (Object.keys(changes).length === 0) return;
-      await tx.updateTable('invitations').set({ ...changes, updated_at: clock() }).where('id', '=', input.invitationId).execute();
+      await updateInvitation(tx, input.invitationId, { ...changes, updated_at: clock() });
       await recordAudit(tx, {
         tenantId: before.tenant_id,
         invitationId: input.invitationId,

@@ -1,5 +1,6 @@
 import type { Db } from '../src/db/connect';
 import type { Invitation, User } from '../src/db/database';
+import { setInviteeUser } from '../src/db/invitations';
 import { upsertUser } from '../src/db/users';
 import type { ActivityDeps } from './deps';
 import { loadInvitationContext } from './load';
@@ -12,7 +13,7 @@ export async function provisionUserFor(db: Db, invitation: Invitation): Promise<
     lastName: invitation.last_name,
   });
   if (invitation.invitee_user_id !== user.id) {
-    await db.updateTable('invitations').set({ invitee_user_id: user.id }).where('id', '=', invitation.id).execute();
+    await setInviteeUser(db, invitation.id, user.id);
   }
   return user;
 }

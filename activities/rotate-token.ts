@@ -1,4 +1,5 @@
 import { recordAudit } from '../src/db/audit';
+import { advanceTokenGeneration, lockTokenGeneration } from '../src/db/invitations';
 import { insertToken, revokeTokensBefore } from '../src/db/tokens';
 import { hashToken, tokenFor } from '../src/invitations/tokens';
 import type { ActivityDeps } from './deps';
@@ -12,12 +13,7 @@ export function rotateTokenActivity({ db, tokenSecret, clock }: ActivityDeps) {
     actor: string;
   }): Promise<void> {
     await db.transaction().execute(async (tx) => {
-      const current = await tx
-        .selectFrom('invitations')
-        .select(['tenant_id', 'token_generation'])
-        .where('id', '=', input.invitationId)
-        .forUpdate()
-        .executeTakeFirstOrThrow();
+      const current = await lockTokenGeneration(tx, input.invitationId);
       if (current.token_generation >= input.generation) return;
       await insertToken(tx, {
         invitationId: input.invitationId,
@@ -25,15 +21,11 @@ export function rotateTokenActivity({ db, tokenSecret, clock }: ActivityDeps) {
         tokenHash: hashToken(tokenFor(tokenSecret, input.invitationId, input.generation)),
       });
       await revokeTokensBefore(tx, input.invitationId, input.generation, clock());
-      await tx
-        .updateTable('invitations')
-        .set({
-          token_generation: input.generation,
-          updated_at: clock(),
-          ...(input.expiresAt !== null ? { expires_at: new Date(input.expiresAt) } : {}),
-        })
-        .where('id', '=', input.invitationId)
-        .execute();
+      await advanceTokenGeneration(tx, input.invitationId, {
+        generation: input.generation,
+        expiresAt: input.expiresAt !== null ? new Date(input.expiresAt) : null,
+        at: clock(),
+      });
       await recordAudit(tx, {
         tenantId: current.tenant_id,
         invitationId: input.invitationId,

@@ -1,4 +1,5 @@
 import { displayName, inviterDisplayName } from '../src/lib/names';
+import { countReminderSent } from '../src/db/invitations';
 import { loadInvitationContext } from './load';
 import { formatDate, renderEmail } from '../src/email/templates';
 import { invitationLink, tokenFor } from '../src/invitations/tokens';
@@ -46,13 +47,7 @@ export function sendInvitationEmailActivity(deps: ActivityDeps) {
         }),
       afterSent:
         input.kind === 'reminder'
-          ? async (tx) => {
-              await tx
-                .updateTable('invitations')
-                .set((eb) => ({ reminders_sent: eb('reminders_sent', '+', 1), updated_at: deps.clock() }))
-                .where('id', '=', invitation.id)
-                .execute();
-            }
+          ? (tx) => countReminderSent(tx, invitation.id, deps.clock())
           : undefined,
     });
   };

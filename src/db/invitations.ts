@@ -87,3 +87,55 @@ export async function listUnstartedInvitations(db: Db, createdBefore: Date, limi
     .limit(limit)
     .execute();
 }
+
+/** The fields an edit may change, read under a row lock so concurrent edits apply one after the other. */
+export async function lockInvitationForEdit(db: Db, id: string) {
+  return db
+    .selectFrom('invitations')
+    .select(['tenant_id', 'role_id', 'expires_at', 'message', 'status'])
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+}
+
+export async function updateInvitation(
+  db: Db,
+  id: string,
+  changes: { role_id?: string; expires_at?: Date; message?: string | null; updated_at: Date },
+): Promise<void> {
+  await db.updateTable('invitations').set(changes).where('id', '=', id).execute();
+}
+
+export async function setInviteeUser(db: Db, id: string, userId: string): Promise<void> {
+  await db.updateTable('invitations').set({ invitee_user_id: userId }).where('id', '=', id).execute();
+}
+
+/** The current link generation, under a row lock: a resend's rotation happens once per generation. */
+export async function lockTokenGeneration(db: Db, id: string): Promise<{ tenant_id: string; token_generation: number }> {
+  return db.selectFrom('invitations').select(['tenant_id', 'token_generation']).where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+}
+
+export async function advanceTokenGeneration(db: Db, id: string, input: { generation: number; expiresAt: Date | null; at: Date }): Promise<void> {
+  await db
+    .updateTable('invitations')
+    .set({ token_generation: input.generation, updated_at: input.at, ...(input.expiresAt !== null ? { expires_at: input.expiresAt } : {}) })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function countReminderSent(db: Db, id: string, at: Date): Promise<void> {
+  await db
+    .updateTable('invitations')
+    .set((eb) => ({ reminders_sent: eb('reminders_sent', '+', 1), updated_at: at }))
+    .where('id', '=', id)
+    .execute();
+}
+
+/** What an invitation's view shows of its role and inviter, for a page of invitations at once. */
+export async function findRolesAndInviters(db: Db, roleIds: string[], userIds: string[]) {
+  const [roles, users] = await Promise.all([
+    roleIds.length ? db.selectFrom('roles').select(['id', 'slug', 'name']).where('id', 'in', roleIds).execute() : [],
+    userIds.length ? db.selectFrom('users').select(['id', 'email']).where('id', 'in', userIds).execute() : [],
+  ]);
+  return { roles, users };
+}

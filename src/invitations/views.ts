@@ -1,6 +1,7 @@
 import type { Db } from '../db/connect';
 import type { Invitation } from '../db/database';
 import { listInvitationTimeline } from '../db/audit';
+import { findRolesAndInviters } from '../db/invitations';
 
 export interface InvitationView {
   id: string;
@@ -36,10 +37,7 @@ export async function toViews(db: Db, invitations: Invitation[]): Promise<Invita
   if (invitations.length === 0) return [];
   const roleIds = [...new Set(invitations.map((i) => i.role_id))];
   const userIds = [...new Set(invitations.map((i) => i.inviter_user_id))];
-  const [roles, users] = await Promise.all([
-    db.selectFrom('roles').select(['id', 'slug', 'name']).where('id', 'in', roleIds).execute(),
-    db.selectFrom('users').select(['id', 'email']).where('id', 'in', userIds).execute(),
-  ]);
+  const { roles, users } = await findRolesAndInviters(db, roleIds, userIds);
   const roleById = new Map(roles.map((r) => [r.id, r]));
   const userById = new Map(users.map((u) => [u.id, u]));
   return invitations.map((i) => ({

@@ -7,5 +7,10 @@ export const canonicalEmail = (email: string): string => email.trim().toLowerCas
 export const emailAddress = z
   .string()
   .max(254)
-  .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), { message: 'must not contain control characters' })
+  .refine((v) => ![...v].some(isControlCharacter), { message: 'must not contain control characters' })
   .pipe(z.email({ message: 'must be an email address' }));
+
+function isControlCharacter(c: string): boolean {
+  const code = c.charCodeAt(0);
+  return code < 0x20 || code === 0x7f;
+}

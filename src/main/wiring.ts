@@ -1,10 +1,9 @@
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { sql } from 'kysely';
 import { createApp } from './app';
 import type { ApiDeps } from './api-deps';
-import type { Db } from '../db/connect';
+import { type Db, ping } from '../db/connect';
 import type { Outbox } from '../http/outbox';
 import { createSmtpMailer, type Mailer } from '../email/mailer';
 import { compileTemplates } from '../email/templates';
@@ -37,7 +36,7 @@ export function apiDeps(deps: InvitationDeps, client: Client, outbox?: Outbox, a
     outbox,
     adminToken,
     readiness: {
-      database: () => sql`select 1`.execute(deps.db),
+      database: () => ping(deps.db),
       temporal: () => client.connection.withDeadline(Date.now() + 2500, () => client.workflowService.getSystemInfo({})),
     },
   };
@@ -101,9 +100,9 @@ export async function runWorker(options: {
       invitations: invitationDeps(options.db, client, options.settings, options.log),
     },
   });
-  const done = worker.run().finally(async () => {
+  const done = worker.run().finally(() => {
     mailer.close();
-    await clientConnection.close();
+    return clientConnection.close();
   });
   options.log.info('worker running', { taskQueue: options.settings.taskQueue });
   return {

@@ -20,7 +20,11 @@ async function untilCompleted(id: string, timeoutMs = 240_000) {
   }
 }
 
-const countBy = (values: string[]) => values.reduce<Record<string, number>>((acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }), {});
+const countBy = (values: string[]) => {
+  const counts: Record<string, number> = {};
+  for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
+  return counts;
+};
 
 describe('bulk invitations', () => {
   it('a 1,000-row CSV with duplicates and bad lines completes with a per-row report and one email per new address', async () => {
@@ -73,7 +77,18 @@ describe('bulk invitations', () => {
 
     const invited = new Set([...Array.from({ length: 900 }, (_, i) => `new-${i + 1}@bulk.example`), ...Array.from({ length: 10 }, (_, i) => `admin-${i + 1}@bulk.example`)]);
     await stack.mail.waitFor(() => stack.mail.messages().filter((m) => m.to.some((t) => invited.has(t.toLowerCase()))).length >= invited.size, 240_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    // A send is recorded after the SMTP server accepted it: once every row of the batch is recorded, the mailbox is final.
+    await expect
+      .poll(async () => {
+        const ledger = await stack.db
+          .selectFrom('email_messages')
+          .innerJoin('invitations', 'invitations.id', 'email_messages.invitation_id')
+          .select(['email_messages.status'])
+          .where('invitations.batch_id', '=', accepted.id)
+          .execute();
+        return ledger.length >= invited.size && ledger.every((row) => row.status === 'sent');
+      }, { timeout: 60_000, interval: 200 })
+      .toBe(true);
     const perAddress = countBy(stack.mail.messages().flatMap((m) => m.to.map((t) => t.toLowerCase())).filter((t) => t.endsWith('@bulk.example') || t.includes('evil')));
     expect(Object.keys(perAddress).sort()).toEqual([...invited].sort());
     expect(Object.values(perAddress).every((n) => n === 1)).toBe(true);

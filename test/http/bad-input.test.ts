@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectStaysTrue } from '../support/settled';
 import { addMember } from '../support/tenants';
 import { body, startStack, type Stack } from '../support/stack';
 
@@ -41,7 +41,7 @@ async function snapshot(): Promise<Snapshot> {
 
 /** After a refusal: nothing was written, nothing started, nothing sent, even a moment later. */
 async function expectNothingHappened(before: Snapshot): Promise<void> {
-  await sleep(300);
+  await expectStaysTrue(async () => (await countInvitations()) === before.invitations && stack.mail.messages().length === before.mail);
   expect(await countInvitations()).toBe(before.invitations);
   expect(await countWorkflows()).toBe(before.workflows);
   expect(stack.mail.messages().length).toBe(before.mail);

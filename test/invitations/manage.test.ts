@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sentTo } from '../support/mail';
+import { untilSendsSettled } from '../support/settled';
 import { body, startStack, type Stack } from '../support/stack';
 import { addMember, createTestTenant } from '../support/tenants';
 
@@ -91,7 +91,7 @@ describe('one open invitation per person', () => {
     expect(await invitationRows(stack.tenant.id, address)).toEqual([{ id: winner.id, status: 'pending' }]);
 
     await stack.mail.waitFor(sentTo(address));
-    await sleep(1000);
+    await untilSendsSettled(stack, address);
     expect(mailTo(address)).toHaveLength(1);
   });
 });
@@ -116,7 +116,7 @@ describe('retrying a create with an Idempotency-Key', () => {
 
     expect(await invitationRows(stack.tenant.id, address)).toHaveLength(1);
     await stack.mail.waitFor(sentTo(address));
-    await sleep(1000);
+    await untilSendsSettled(stack, address);
     expect(mailTo(address)).toHaveLength(1);
   });
 
@@ -143,7 +143,7 @@ describe('retrying a create with an Idempotency-Key', () => {
       expect(replayed).toBe(9);
     }
     for (const { address } of bursts) await stack.mail.waitFor(sentTo(address));
-    await sleep(1000);
+    for (const { address } of bursts) await untilSendsSettled(stack, address);
     for (const { address } of bursts) expect(mailTo(address)).toHaveLength(1);
   });
 });
@@ -342,8 +342,8 @@ describe('one invitation, read and managed over HTTP', () => {
     expect(await body(accepted)).toEqual({ invitationId: invitation.id, status: 'accepted', redirectUrl: 'https://app.example.com/start' });
     expect(await membershipOf(stack.tenant.id, address)).toEqual([{ slug: 'member' }]);
 
+    // Every email is sent by an activity, and the workflow has ended: its activities are all done.
     await stack.client.workflow.getHandle(invitation.workflowId).result();
-    await sleep(1000);
     expect(mailTo(address)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { canonicalEmail } from '../../src/lib/email-address';
 import { sentTo } from './mail';
+import { expectStaysTrue } from './settled';
 import type { Stack } from './stack';
 
 export const invitationsFor = (stack: Stack, email: string) =>
@@ -17,7 +18,7 @@ export const invitationsFor = (stack: Stack, email: string) =>
  * and (with `noUser`) no user record either.
  */
 export async function expectNothingLeftFor(stack: Stack, email: string, options: { noUser?: boolean } = {}): Promise<void> {
-  await new Promise((r) => setTimeout(r, 300));
+  await expectStaysTrue(async () => (await invitationsFor(stack, email)).length === 0 && stack.mail.messages().filter(sentTo(email)).length === 0);
   expect(await invitationsFor(stack, email)).toEqual([]);
   expect(stack.mail.messages().filter(sentTo(email))).toEqual([]);
   if (options.noUser) {

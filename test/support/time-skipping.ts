@@ -15,7 +15,7 @@ import { createLogger } from '../../src/lib/log';
 import { invitationWorkflows } from '../../src/temporal/invitation-client';
 import { quietRuntime } from '../../src/main/worker';
 import { searchAttributeKeys } from '../../workflows/search-attributes';
-import { createInvitation } from '../../src/invitations/create-invitation';
+import type { createInvitation } from '../../src/invitations/create-invitation';
 import type { invitationWorkflow } from '../../workflows/invitation';
 import { workflowIdFor } from '../../workflows/messages';
 import { freshDatabase } from './database';

@@ -11,7 +11,7 @@ import { apiDeps, closeServer, invitationDeps, listen, runWorker } from '../wiri
 import { connectClient } from '../../temporal/connect';
 import { quietRuntime } from '../worker';
 import { startEmbeddedPostgres } from './embedded-postgres';
-import { startMailCatcher } from './mail-catcher';
+import { type MailCatcher, startMailCatcher } from './mail-catcher';
 import { newDevSecrets, seedDemoTenant } from './seed';
 import { findTemporalCli, startTemporalDevServer } from './temporal-dev-server';
 
@@ -23,7 +23,7 @@ import { findTemporalCli, startTemporalDevServer } from './temporal-dev-server';
 export async function runDev(config: Config, log: Logger): Promise<void> {
   const dataDir = path.resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
-  const stops: (() => Promise<unknown> | void)[] = [];
+  const stops: (() => unknown)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch((err) => log.warn('stop failed', { error: String(err) }));
   };
@@ -49,7 +49,7 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
     await migrateToLatest(db);
 
     let smtpUrl = config.smtpUrl;
-    let outbox;
+    let outbox: MailCatcher | undefined;
     if (!smtpUrl) {
       outbox = await startMailCatcher({ file: path.join(dataDir, 'outbox.jsonl'), port: 0 });
       stops.push(() => outbox!.stop());
@@ -103,7 +103,7 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
         `  curl -s ${base}/v1/invitations -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' \\`,
         `    -d '{"email":"ada@example.com","role":"member","message":"Welcome aboard!"}'`,
         '',
-        'Ctrl-C stops everything; data stays in ' + dataDir,
+        `Ctrl-C stops everything; data stays in ${dataDir}`,
         '',
       ].join('\n'),
     );

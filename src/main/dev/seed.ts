@@ -1,13 +1,12 @@
 import { SignJWT } from 'jose';
-import { sql } from 'kysely';
 import { createApiKey } from '../../db/api-keys';
+import { ensureMembership, ensureRole, findTenantById, setSeedIdentities, setUserExternalId, upsertDemoTenant } from '../../db/demo-tenant';
 import { addCredential } from '../../db/compat-credentials';
 import type { Db } from '../../db/connect';
 import type { Tenant, User } from '../../db/database';
 import { upsertUser } from '../../db/users';
 import { newId } from '../../lib/ids';
-import { sha256 } from '../../lib/crypto';
-import { newSecret } from '../../lib/crypto';
+import { newSecret, sha256 } from '../../lib/crypto';
 
 export const DEMO_TENANT_SLUG = 'demo';
 export const DEMO_OWNER_EMAIL = 'owner@demo.usher.localhost';
@@ -68,37 +67,20 @@ export function newDevSecrets(apiKey?: string): DevSecrets {
 export async function seedDemoTenant(db: Db, options: { publicBaseUrl: string; secrets: DevSecrets }): Promise<{ tenant: Tenant; owner: User; credentials: DevCredentials }> {
   // The seed samples' own hosts (SAP's www.myserviceprovider.com) are allowed, so they work as printed.
   const hosts = [new URL(options.publicBaseUrl).host, 'example.com', 'www.myserviceprovider.com'];
-  await db
-    .insertInto('tenants')
-    .values({ id: newId(), slug: DEMO_TENANT_SLUG, name: 'Demo Workspace', home_url: `${options.publicBaseUrl}/`, allowed_redirect_hosts: hosts })
-    .onConflict((oc) =>
-      // A data folder from an older start gains hosts added since, and keeps any an operator added.
-      oc.column('slug').doUpdateSet({ allowed_redirect_hosts: sql<string[]>`array(select distinct unnest(tenants.allowed_redirect_hosts || excluded.allowed_redirect_hosts))` }),
-    )
-    .execute();
-  const found = await db.selectFrom('tenants').selectAll().where('slug', '=', DEMO_TENANT_SLUG).executeTakeFirstOrThrow();
+  const found = await upsertDemoTenant(db, { slug: DEMO_TENANT_SLUG, name: 'Demo Workspace', homeUrl: `${options.publicBaseUrl}/`, allowedRedirectHosts: hosts });
   const roles: Record<string, string> = {};
   for (const [slug, name, rank] of [
     ['owner', 'Owner', 100],
     ['admin', 'Admin', 50],
     ['member', 'Member', 10],
   ] as const) {
-    await db
-      .insertInto('roles')
-      .values({ id: newId(), tenant_id: found.id, slug, name, rank })
-      .onConflict((oc) => oc.columns(['tenant_id', 'slug']).doNothing())
-      .execute();
-    roles[slug] = (await db.selectFrom('roles').select('id').where('tenant_id', '=', found.id).where('slug', '=', slug).executeTakeFirstOrThrow()).id;
+    roles[slug] = await ensureRole(db, found.id, { slug, name, rank });
   }
   const owner = await upsertUser(db, { tenantId: found.id, email: DEMO_OWNER_EMAIL, firstName: 'Olive', lastName: 'Owner' });
-  await db
-    .insertInto('memberships')
-    .values({ tenant_id: found.id, user_id: owner.id, role_id: roles.owner!, invitation_id: null })
-    .onConflict((oc) => oc.columns(['tenant_id', 'user_id']).doNothing())
-    .execute();
+  await ensureMembership(db, { tenantId: found.id, userId: owner.id, roleId: roles.owner! });
   await createApiKey(db, { tenantId: found.id, userId: owner.id, name: 'dev', secret: options.secrets.apiKey });
   const credentials = await seedCompatCredentials(db, { tenant: found, ownerId: owner.id, ownerEmail: owner.email, roles, secrets: options.secrets, publicBaseUrl: options.publicBaseUrl });
-  const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', found.id).executeTakeFirstOrThrow();
+  const tenant = await findTenantById(db, found.id);
   return { tenant, owner, credentials };
 }
 
@@ -112,18 +94,7 @@ export async function seedCompatCredentials(
   const { tenant, secrets } = input;
   const dbid = input.quickbaseDbid ?? QUICKBASE_SAMPLE.dbid;
   const workspaceId = input.royaltiWorkspaceId ?? tenant.slug;
-  await db
-    .updateTable('tenants')
-    .set({
-      mendix_environment_uuid: secrets.mendixEnvironmentUuid,
-      quickbase_dbid: dbid,
-      quickbase_requires_app_token: true,
-      akana_requires_csrf: true,
-      royalti_workspace_id: workspaceId,
-      royalti_jwt_key: secrets.royaltiJwtKey,
-    })
-    .where('id', '=', tenant.id)
-    .execute();
+  await setSeedIdentities(db, tenant.id, { mendixEnvironmentUuid: secrets.mendixEnvironmentUuid, quickbaseDbid: dbid, royaltiWorkspaceId: workspaceId, royaltiJwtKey: secrets.royaltiJwtKey });
   const owner = { tenantId: tenant.id, userId: input.ownerId };
   await addCredential(db, { ...owner, kind: 'mendix-environment', identifier: secrets.mendixEnvironmentUuid, secret: secrets.mendixPassword });
   await addCredential(db, { ...owner, kind: 'quickbase-user-token', token: secrets.quickbaseUserToken });
@@ -137,9 +108,9 @@ export async function seedCompatCredentials(
   await addCredential(db, { ...owner, kind: 'akana-password', identifier: input.ownerEmail.toLowerCase(), secret: akanaPassword, strength: 'password' });
   // Quickbase names users by id: the sample's invitee, provisioned beforehand as API_ProvisionUser would.
   const sampleUser = await upsertUser(db, { tenantId: tenant.id, email: 'quickbase.sample.user@example.com', firstName: 'Sample', lastName: 'User' });
-  await db.updateTable('users').set({ external_id: QUICKBASE_SAMPLE.userid }).where('id', '=', sampleUser.id).execute();
+  await setUserExternalId(db, sampleUser.id, QUICKBASE_SAMPLE.userid);
   const ownerQuickbaseId = `${String(Number.parseInt(input.ownerId.replace(/-/g, '').slice(-6), 16) % 1_000_000)}.demo`;
-  await db.updateTable('users').set({ external_id: ownerQuickbaseId }).where('id', '=', input.ownerId).where('external_id', 'is', null).execute();
+  await setUserExternalId(db, input.ownerId, ownerQuickbaseId, { onlyIfUnset: true });
 
   const jwt = await new SignJWT({ workspaceId, email: input.ownerEmail })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
