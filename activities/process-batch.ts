@@ -1,10 +1,18 @@
 import { heartbeat } from '@temporalio/activity';
 import { completeBatch, findBatchById, pendingBatchRows } from '../src/db/batches';
-import { processBatchRow } from '../src/bulk/command';
+import { processBatchRow } from '../src/bulk/process-row';
 import { canonicalEmail } from '../src/lib/email-address';
 import type { ActivityDeps } from './deps';
 
 const PARALLEL_ROWS = 4;
+
+/*
+ * Why an activity starts the rows' workflows through a client rather than the batch workflow starting children: a
+ * child per row would put every start into the batch's own history (10,000 rows is ~30,000 events, near Temporal's
+ * limit) and tie each invitation's lifetime to the batch's. A row here goes through the very createInvitation a
+ * single create uses, so both paths obey the same rules, and a retried chunk finds the rows it already created by
+ * their idempotency keys.
+ */
 
 export function processBatchChunkActivity(deps: ActivityDeps) {
   return async function processBatchChunk(input: { batchId: string; from: number; to: number }): Promise<void> {

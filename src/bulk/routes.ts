@@ -1,11 +1,13 @@
 import Router from '@koa/router';
 import { batchCounts, findBatch, listBatchRows } from '../db/batches';
 import { UsherError } from '../lib/errors';
-import { createBatch, rowsFromCsv } from './command';
+import { createBatch } from './create-batch';
+import { rowsFromCsv } from './csv';
 import { type ApiKeyState, keyActor, requireApiKey } from '../http/auth';
-import { parse, readRawBody } from '../http/body';
+import { idempotencyKey, parse, readRawBody } from '../http/body';
 import type { InvitationDeps } from '../invitations/deps';
-import { batchRowsQuery, bulkCsvQuery, bulkJsonBody, idempotencyKey, idParam } from '../invitations/schemas';
+import { idParam } from '../invitations/schemas';
+import { batchRowsQuery, bulkCsvQuery, bulkJsonBody } from './schemas';
 
 const MAX_BULK_BYTES = 16 * 1024 * 1024;
 

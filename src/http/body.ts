@@ -1,6 +1,9 @@
 import type { Context } from 'koa';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { UsherError } from '../lib/errors';
+
+/** The `Idempotency-Key` header's value. */
+export const idempotencyKey = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, { message: 'must be printable ASCII' });
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 

@@ -1,6 +1,17 @@
 import type { Context, Next } from 'koa';
+import { z } from 'zod';
 import { problems, UsherError } from '../lib/errors';
 import type { Logger } from '../lib/log';
+
+/** The problem+json body every refusal has (RFC 9457), for the OpenAPI document. */
+export const problemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  instance: z.string(),
+  requestId: z.string().optional(),
+});
 
 export const problemType = (code: string): string => `urn:usher:problem:${code}`;
 

@@ -9,9 +9,9 @@ import { acceptByToken, declineByToken, lookupByToken } from './invitee-actions'
 import { timelineOf, toViews } from './views';
 import type { InvitationDeps } from './deps';
 import { type ApiKeyState, keyActor, requireApiKey } from '../http/auth';
-import { parse, readJson } from '../http/body';
+import { idempotencyKey, parse, readJson } from '../http/body';
 import { keysetPage } from '../http/paging';
-import { createInvitationBody, editBody, idempotencyKey, idParam, listInvitationsQuery, resendBody, revokeBody, tokenBody } from './schemas';
+import { createInvitationBody, editBody, idParam, listInvitationsQuery, resendBody, revokeBody, tokenBody } from './schemas';
 
 
 /** The invitee's side: no API key, the token is the credential. Mounted before the `:id` routes. */

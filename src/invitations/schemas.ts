@@ -47,7 +47,6 @@ export const listInvitationsQuery = z
   .strict();
 
 export const idParam = z.uuid({ message: 'must be an invitation id' });
-export const idempotencyKey = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, { message: 'must be printable ASCII' });
 
 export const invitationView = z.object({
   id: z.uuid(),
@@ -70,34 +69,3 @@ export const invitationView = z.object({
   updatedAt: z.iso.datetime(),
   decidedAt: z.iso.datetime().nullable(),
 });
-
-export const problemSchema = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.number().int(),
-  detail: z.string(),
-  instance: z.string(),
-  requestId: z.string().optional(),
-});
-
-export const bulkJsonBody = z
-  .object({
-    invitations: z.array(z.record(z.string(), z.unknown())).min(1).max(10_000),
-    sendEmail: z.boolean().default(true),
-    expiresInDays: z.number().int().min(1).max(365).optional(),
-  })
-  .strict();
-
-export const bulkCsvQuery = z
-  .object({
-    sendEmail: z.enum(['true', 'false']).default('true'),
-    expiresInDays: z.coerce.number().int().min(1).max(365).optional(),
-  })
-  .strict();
-
-export const batchRowsQuery = z
-  .object({
-    after: z.coerce.number().int().min(0).default(0),
-    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-  })
-  .strict();

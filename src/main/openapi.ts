@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { problems } from '../lib/errors';
 import { managementPaths, managementSecuritySchemes } from '../management/openapi';
 import { problemType } from '../http/problem';
-import { bulkJsonBody, createInvitationBody, editBody, invitationView, listInvitationsQuery, problemSchema, resendBody, revokeBody, tokenBody } from '../invitations/schemas';
+import { bulkJsonBody } from '../bulk/schemas';
+import { problemSchema } from '../http/problem';
+import { createInvitationBody, editBody, invitationView, listInvitationsQuery, resendBody, revokeBody, tokenBody } from '../invitations/schemas';
 
 const json = (schema: z.ZodType, io: 'input' | 'output') => ({ 'application/json': { schema: z.toJSONSchema(schema, { io, unrepresentable: 'any' }) } });
 const problem = (...codes: (keyof typeof problems)[]) =>
