@@ -5,7 +5,7 @@ import { hashToken, tokenFor } from '../src/invitations/tokens';
 import type { ActivityDeps } from './deps';
 
 /** A resend: the new generation's hash is stored, every older link dies, the expiry may move. Idempotent per generation. */
-export function rotateTokenActivity({ db, tokenSecret, clock }: ActivityDeps) {
+export function rotateTokenActivity({ db, tokenKeys, clock }: ActivityDeps) {
   return async function rotateToken(input: {
     invitationId: string;
     generation: number;
@@ -18,7 +18,8 @@ export function rotateTokenActivity({ db, tokenSecret, clock }: ActivityDeps) {
       await insertToken(tx, {
         invitationId: input.invitationId,
         generation: input.generation,
-        tokenHash: hashToken(tokenFor(tokenSecret, input.invitationId, input.generation)),
+        keyId: tokenKeys.signing.id,
+        tokenHash: hashToken(tokenFor(tokenKeys.signing.secret, input.invitationId, input.generation)),
       });
       await revokeTokensBefore(tx, input.invitationId, input.generation, clock());
       await advanceTokenGeneration(tx, input.invitationId, {

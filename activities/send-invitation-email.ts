@@ -2,7 +2,8 @@ import { displayName, inviterDisplayName } from '../src/lib/names';
 import { countReminderSent } from '../src/db/invitations';
 import { loadInvitationContext } from './load';
 import { formatDate, renderEmail } from '../src/email/templates';
-import { invitationLink, tokenFor } from '../src/invitations/tokens';
+import { tokenKeyOf } from '../src/db/tokens';
+import { invitationLink, linkToken } from '../src/invitations/tokens';
 import type { ActivityDeps } from './deps';
 import { sendOnce } from './send-once';
 
@@ -24,7 +25,8 @@ export function sendInvitationEmailActivity(deps: ActivityDeps) {
     const { invitation, tenant, role, inviter } = await loadInvitationContext(deps.db, input.invitationId);
     // A reminder racing a decision must not reach someone who already answered.
     if (invitation.status !== 'pending') return 'skipped';
-    const link = invitationLink(deps.publicBaseUrl, invitation, tokenFor(deps.tokenSecret, invitation.id, input.generation));
+    const keyId = await tokenKeyOf(deps.db, invitation.id, input.generation);
+    const link = invitationLink(deps.publicBaseUrl, invitation, linkToken(deps.tokenKeys, keyId, invitation.id, input.generation));
     return sendOnce(deps, {
       invitation,
       sendKey: input.sendKey,

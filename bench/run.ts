@@ -16,6 +16,7 @@ import { newDevSecrets, seedDemoTenant } from '../src/main/dev/seed';
 import { freePort } from '../src/main/dev/processes';
 import { findTemporalCli, startTemporalDevServer } from '../src/main/dev/temporal-dev-server';
 import { createLogger } from '../src/lib/log';
+import { tokenKeyRing } from '../src/lib/token-keys';
 import { apiDeps, closeServer, invitationDeps, listen, runWorker } from '../src/main/wiring';
 import { quietRuntime } from '../src/main/worker';
 
@@ -61,10 +62,10 @@ async function main() {
   const baseUrl = `http://127.0.0.1:${port}`;
   const apiKey = `usher_bench_${randomBytes(12).toString('hex')}`;
   await seedDemoTenant(db, { secrets: newDevSecrets(apiKey), publicBaseUrl: baseUrl });
-  const settings = { tokenSecret: randomBytes(32).toString('base64url'), publicBaseUrl: baseUrl, taskQueue: 'usher-bench' };
+  const settings = { tokenKeys: tokenKeyRing(randomBytes(32).toString('base64url')), publicBaseUrl: baseUrl, taskQueue: 'usher-bench' };
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
-  const server = await listen(apiDeps(invitationDeps(db, client, settings, log), client), '127.0.0.1', port);
+  const server = await listen(apiDeps(invitationDeps(db, client, settings, log), client, { limits: { writesPerMinute: 0, loginsPerMinute: 0 } }), '127.0.0.1', port);
 
   const create = async (email: string) => {
     const response = await fetch(`${baseUrl}/v1/invitations`, {
@@ -80,7 +81,7 @@ async function main() {
   // The API alone: no worker yet, so nothing else competes for this process (the workflows wait in Temporal).
   const apiOnly = await timed(N, 1, (i) => create(`api-${i}@bench.example`));
   const maxCachedWorkflows = process.env.WORKER_MAX_CACHED_WORKFLOWS ? Number(process.env.WORKER_MAX_CACHED_WORKFLOWS) : undefined;
-  const worker = await runWorker({ db, smtpUrl: mail.url, mailFrom: 'bench@usher.localhost', settings, address: temporal.address, namespace: 'default', maxCachedWorkflows, log });
+  const worker = await runWorker({ db, smtpUrl: mail.url, mailFrom: 'bench@usher.localhost', settings, temporal: { address: temporal.address, namespace: 'default' }, maxCachedWorkflows, log });
   await mail.waitFor(() => mail.messages().length >= N + 20, 120_000);
   const rssBefore = process.memoryUsage().rss;
   const health = await timed(N, 1, async () => {

@@ -22,8 +22,17 @@ export interface TenantsTable {
   royalti_workspace_id: string | null;
   /** HS256 secret, or a PEM public key, that verifies Royalti bearer JWTs. */
   royalti_jwt_key: string | null;
+  /** Which of the two `royalti_jwt_key` is: each allows only its own algorithms. */
+  royalti_jwt_key_kind: ColumnType<RoyaltiKeyKind | null, RoyaltiKeyKind | null | undefined, RoyaltiKeyKind | null>;
+  /** Who may accept: whoever holds the link, or only an account with the invited address (or its domain). */
+  accept_policy: Generated<AcceptPolicy>;
+  /** Where the hosted accept page sends the invitee to sign in (with `token`) when the policy needs an account. */
+  sign_in_url: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
 }
+
+export type AcceptPolicy = 'link' | 'email' | 'domain';
+export type RoyaltiKeyKind = 'hmac-secret' | 'public-key';
 
 export interface UsersTable {
   id: string;
@@ -51,6 +60,21 @@ export interface MembershipsTable {
   user_id: string;
   role_id: string;
   invitation_id: string | null;
+  accepted_by: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: CreatedAt;
+}
+
+export interface InvitationAcceptancesTable {
+  id: string;
+  invitation_id: string;
+  account_email: string;
+  account_external_id: string | null;
+  created_at: CreatedAt;
+}
+
+export interface TokenKeysTable {
+  key_id: string;
+  fingerprint: string;
   created_at: CreatedAt;
 }
 
@@ -88,12 +112,18 @@ export interface InvitationsTable {
   /** A display name given by the caller (SAP's inviterName) instead of the inviter user's own. */
   inviter_name: ColumnType<string | null, string | null | undefined, string | null>;
   batch_id: ColumnType<string | null, string | null | undefined, string | null>;
+  resends: Generated<number>;
+  last_resent_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  resend_window_start: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  resends_in_window: Generated<number>;
 }
 
 export interface InvitationTokensTable {
   token_hash: string;
   invitation_id: string;
   generation: number;
+  /** The key of the token key ring that derived this link; null for links made before the ring existed. */
+  key_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   consumed_at: Timestamp | null;
   revoked_at: Timestamp | null;
@@ -119,9 +149,17 @@ export interface ApiKeysTable {
   user_id: string;
   name: string;
   key_hash: string;
+  /** member: acts as its own user; server: a product's back end, acting for any member up to `max_rank`. */
+  kind: Generated<ApiKeyKind>;
+  scopes: Generated<ApiKeyScope[]>;
+  max_rank: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: CreatedAt;
   revoked_at: Timestamp | null;
 }
+
+export type ApiKeyKind = 'member' | 'server';
+export const apiKeyScopes = ['invitations:read', 'invitations:write', 'management'] as const;
+export type ApiKeyScope = (typeof apiKeyScopes)[number];
 
 export interface AuditEventsTable {
   id: Generated<string>;
@@ -192,6 +230,8 @@ export interface Database {
   email_messages: EmailMessagesTable;
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
+  invitation_acceptances: InvitationAcceptancesTable;
+  token_keys: TokenKeysTable;
 }
 
 export type Tenant = Selectable<TenantsTable>;

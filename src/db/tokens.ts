@@ -1,9 +1,9 @@
 import type { Db } from './connect';
 
-export async function insertToken(db: Db, input: { invitationId: string; generation: number; tokenHash: string }): Promise<void> {
+export async function insertToken(db: Db, input: { invitationId: string; generation: number; tokenHash: string; keyId?: string | null }): Promise<void> {
   await db
     .insertInto('invitation_tokens')
-    .values({ token_hash: input.tokenHash, invitation_id: input.invitationId, generation: input.generation })
+    .values({ token_hash: input.tokenHash, invitation_id: input.invitationId, generation: input.generation, key_id: input.keyId ?? null })
     .onConflict((oc) => oc.doNothing())
     .execute();
 }
@@ -60,4 +60,15 @@ export async function closeTokens(db: Db, invitationId: string, how: 'consumed' 
     .where('revoked_at', 'is', null)
     .where('consumed_at', 'is', null)
     .execute();
+}
+
+/** Which ring key derived this generation's link (null: the single key of before the ring). */
+export async function tokenKeyOf(db: Db, invitationId: string, generation: number): Promise<string | null> {
+  const row = await db
+    .selectFrom('invitation_tokens')
+    .select('key_id')
+    .where('invitation_id', '=', invitationId)
+    .where('generation', '=', generation)
+    .executeTakeFirst();
+  return row?.key_id ?? null;
 }

@@ -8,7 +8,7 @@ import {
   insertInvitation,
 } from '../db/invitations';
 import { findMembershipRank, findRoleById, findRoleBySlug, findTenant } from '../db/tenants';
-import { insertToken } from '../db/tokens';
+import { insertToken, tokenKeyOf } from '../db/tokens';
 import { isMember } from '../db/users';
 import { UsherError } from '../lib/errors';
 import { daysToMs } from '../../workflows/schedule';
@@ -17,7 +17,7 @@ import type { InvitationDeps } from './deps';
 import { canonicalEmail } from '../lib/email-address';
 import { newId } from '../lib/ids';
 import { judgeInviter, redirectAllowed } from './policy';
-import { hashToken, invitationLink, tokenFor } from './tokens';
+import { hashToken, invitationLink, linkToken, tokenFor } from './tokens';
 
 export interface CreateInvitationCommand {
   tenantId: string;
@@ -134,7 +134,8 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
         inviter_name: cmd.inviterName ?? null,
         batch_id: cmd.batchId ?? null,
       });
-      await insertToken(tx, { invitationId: id, generation: 0, tokenHash: hashToken(tokenFor(deps.tokenSecret, id, 0)) });
+      const key = deps.tokenKeys.signing;
+      await insertToken(tx, { invitationId: id, generation: 0, keyId: key.id, tokenHash: hashToken(tokenFor(key.secret, id, 0)) });
       await recordAudit(tx, {
         tenantId: tenant.id,
         invitationId: id,
@@ -167,7 +168,7 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
     throw new UsherError('temporal-unavailable', undefined, {}, err);
   }
   deps.log.info('invitation created', { invitationId: id, tenantId: tenant.id, origin: cmd.origin, role: role.slug });
-  return { invitation, acceptUrl: linkFor(deps, invitation), replayed: false };
+  return { invitation, acceptUrl: await linkFor(deps, invitation), replayed: false };
 }
 
 export function workflowInput(invitation: Invitation, tenant: Tenant): InvitationWorkflowInput {
@@ -187,16 +188,16 @@ function findRole(db: InvitationDeps['db'], tenantId: string, role: { slug: stri
   return 'id' in role ? findRoleById(db, tenantId, role.id) : findRoleBySlug(db, tenantId, role.slug);
 }
 
-function replay(deps: InvitationDeps, earlier: Invitation, requestHash: string): CreatedInvitation {
+async function replay(deps: InvitationDeps, earlier: Invitation, requestHash: string): Promise<CreatedInvitation> {
   if (earlier.request_hash !== requestHash) {
     throw new UsherError('idempotency-key-reused', 'this Idempotency-Key was already used with a different request', { invitationId: earlier.id });
   }
-  return { invitation: earlier, acceptUrl: linkFor(deps, earlier), replayed: true };
+  return { invitation: earlier, acceptUrl: await linkFor(deps, earlier), replayed: true };
 }
 
-function linkFor(deps: InvitationDeps, invitation: Invitation): string | null {
+async function linkFor(deps: InvitationDeps, invitation: Invitation): Promise<string | null> {
   if (invitation.send_email || invitation.token_generation !== 0) return null;
-  return invitationLink(deps.publicBaseUrl, invitation, tokenFor(deps.tokenSecret, invitation.id, 0));
+  return invitationLink(deps.publicBaseUrl, invitation, linkToken(deps.tokenKeys, await tokenKeyOf(deps.db, invitation.id, 0), invitation.id, 0));
 }
 
 function openInvitationExists(open: Invitation): UsherError {

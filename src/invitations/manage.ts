@@ -5,7 +5,8 @@ import { checkInviter } from './policy';
 import { UsherError } from '../lib/errors';
 import { daysToMs } from '../../workflows/schedule';
 import type { InvitationDeps } from './deps';
-import { invitationLink, tokenFor } from './tokens';
+import { tokenKeyOf } from '../db/tokens';
+import { invitationLink, linkToken } from './tokens';
 
 async function pendingInvitation(deps: InvitationDeps, tenantId: string, id: string): Promise<Invitation> {
   const invitation = await findInvitation(deps.db, tenantId, id);
@@ -33,7 +34,9 @@ export async function resendInvitation(
   const state = await deps.workflows.resend(input.id, { actor: input.actor, expiresAt });
   deps.log.info('invitation resent', { invitationId: input.id, tenantId: input.tenantId, generation: state.tokenGeneration });
   return {
-    acceptUrl: invitation.send_email ? null : invitationLink(deps.publicBaseUrl, invitation, tokenFor(deps.tokenSecret, input.id, state.tokenGeneration)),
+    acceptUrl: invitation.send_email
+      ? null
+      : invitationLink(deps.publicBaseUrl, invitation, linkToken(deps.tokenKeys, await tokenKeyOf(deps.db, input.id, state.tokenGeneration), input.id, state.tokenGeneration)),
   };
 }
 

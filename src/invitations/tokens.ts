@@ -1,4 +1,5 @@
 import { hmacSha256, sha256 } from '../lib/crypto';
+import { findTokenKey, type TokenKeyRing } from '../lib/token-keys';
 
 /**
  * The accept-link token for one generation of an invitation. Derived (HMAC) rather than random so a retried email
@@ -7,6 +8,16 @@ import { hmacSha256, sha256 } from '../lib/crypto';
  */
 export function tokenFor(secret: string, invitationId: string, generation: number): string {
   return hmacSha256(secret, `invitation-token:${invitationId}:${generation}`);
+}
+
+/**
+ * The token of a generation derived with the ring key that made it (`keyId`; null for links from before the ring).
+ * A key the ring no longer holds cannot re-derive its links: that is a deployment error, said plainly.
+ */
+export function linkToken(ring: TokenKeyRing, keyId: string | null, invitationId: string, generation: number): string {
+  const key = findTokenKey(ring, keyId);
+  if (!key) throw new Error(`token key "${keyId ?? 'default'}" is not in TOKEN_SECRET: keep retired keys in the ring while their links are open`);
+  return tokenFor(key.secret, invitationId, generation);
 }
 
 /** Only this is stored of a link token. */

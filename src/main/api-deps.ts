@@ -8,4 +8,8 @@ export interface ApiDeps extends InvitationDeps {
   outbox?: Outbox;
   /** Operator token for `/v1/tenants`; undefined closes that surface. */
   adminToken?: string;
+  /** Trust X-Forwarded-For and -Proto: only behind a proxy that sets them. */
+  trustProxy: boolean;
+  /** Per key (writes) and per address or account (the seed APIs' logins); 0 = unlimited. */
+  rateLimits: { writesPerMinute: number; loginsPerMinute: number };
 }

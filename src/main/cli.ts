@@ -1,18 +1,21 @@
-import { ConfigError, loadConfig, requireSettings } from './config';
 import { connectDatabase } from '../db/connect';
 import { migrateDown, migrateToLatest } from '../db/migrate';
 import { scheduleReconciler } from '../invitations/reconcile';
 import { createLogger } from '../lib/log';
 import { managementUsage, runManagementCommand } from '../management/cli';
-import { apiDeps, closeServer, invitationDeps, listen, runWorker } from './wiring';
 import { connectClient } from '../temporal/connect';
+import { type Config, ConfigError, loadConfig, requireSettings } from './config';
 import { quietRuntime } from './worker';
+import { apiDeps, closeServer, coreSettings, invitationDeps, listen, requireSharedTokenKeys, runWorker } from './wiring';
 
 const usage = `usage: usher <command>
   dev              everything locally: Temporal dev server + UI, embedded PostgreSQL, worker, API, mail outbox
-  api              the HTTP API (needs DATABASE_URL, TEMPORAL_ADDRESS, TOKEN_SECRET; USHER_ADMIN_TOKEN opens /v1/tenants)
-  worker           the Temporal worker (needs DATABASE_URL, TEMPORAL_ADDRESS, SMTP_URL, TOKEN_SECRET)
+  api              the HTTP API (needs DATABASE_URL, TOKEN_SECRET, PUBLIC_BASE_URL; USHER_ADMIN_TOKEN opens /v1/tenants)
+  worker           the Temporal worker (needs DATABASE_URL, SMTP_URL, TOKEN_SECRET, PUBLIC_BASE_URL)
   migrate [--down] database migrations (needs DATABASE_URL)`;
+
+/** Exit code of a refused configuration: the operator must change a setting; restarting will not help. */
+const CONFIG_EXIT = 2;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -38,12 +41,13 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'api': {
-      const c = requireSettings(config, ['databaseUrl', 'tokenSecret']);
+      const c = requireSettings(config, ['databaseUrl', 'tokenSecret', 'publicBaseUrl']);
       const db = connectDatabase(c.databaseUrl);
-      const client = await connectClient(c.temporal.address, c.temporal.namespace);
-      const deps = invitationDeps(db, client, { tokenSecret: c.tokenSecret, publicBaseUrl: c.publicBaseUrl, taskQueue: c.temporal.taskQueue }, log);
+      await requireSharedTokenKeys(db, c.tokenKeys);
+      const client = await connectClient(c.temporal);
+      const deps = invitationDeps(db, client, coreSettings(c, c.tokenKeys), log);
       const stopReconciler = scheduleReconciler(deps);
-      const server = await listen(apiDeps(deps, client, undefined, c.adminToken), c.host, c.port);
+      const server = await listen(apiDeps(deps, client, { adminToken: c.adminToken, trustProxy: c.trustProxy, limits: c.limits }), c.host, c.port);
       log.info('api listening', { host: c.host, port: c.port, publicBaseUrl: c.publicBaseUrl });
       await untilSignal();
       stopReconciler();
@@ -53,16 +57,16 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'worker': {
-      const c = requireSettings(config, ['databaseUrl', 'smtpUrl', 'tokenSecret']);
+      const c = requireSettings(config, ['databaseUrl', 'smtpUrl', 'tokenSecret', 'publicBaseUrl']);
       const db = connectDatabase(c.databaseUrl);
+      await requireSharedTokenKeys(db, c.tokenKeys);
       quietRuntime();
       const worker = await runWorker({
         db,
         smtpUrl: c.smtpUrl,
         mailFrom: c.mailFrom,
-        settings: { tokenSecret: c.tokenSecret, publicBaseUrl: c.publicBaseUrl, taskQueue: c.temporal.taskQueue },
-        address: c.temporal.address,
-        namespace: c.temporal.namespace,
+        settings: coreSettings(c, c.tokenKeys),
+        temporal: c.temporal,
         maxCachedWorkflows: c.temporal.maxCachedWorkflows,
         log,
       });
@@ -98,7 +102,11 @@ function untilSignal(): Promise<void> {
 main(process.argv.slice(2)).then(
   () => process.exit(process.exitCode ?? 0),
   (err: unknown) => {
-    process.stderr.write(`usher: ${err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    if (err instanceof ConfigError) {
+      process.stderr.write(`usher: ${err.message}\n`);
+      process.exit(CONFIG_EXIT);
+    }
+    process.stderr.write(`usher: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseTokenKeys, type TokenKeyRing } from '../lib/token-keys';
 
 const optionalString = z
   .string()
@@ -9,6 +10,11 @@ const url = (name: string) =>
   optionalString.refine((v) => v === undefined || URL.canParse(v), { message: `${name} must be a URL` });
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const count = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 export const configSchema = z.object({
   DATABASE_URL: url('DATABASE_URL'),
@@ -17,30 +23,67 @@ export const configSchema = z.object({
   TASK_QUEUE: z.string().min(1).default('usher-invitations-v1'),
   TEMPORAL_CLI: optionalString,
   TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_TLS: flag,
+  TEMPORAL_TLS_CERT: optionalString,
+  TEMPORAL_TLS_KEY: optionalString,
+  TEMPORAL_TLS_CA: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  TEMPORAL_API_KEY: optionalString,
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
   SMTP_URL: url('SMTP_URL'),
   MAIL_FROM: z.string().min(3).default('Usher <invitations@usher.localhost>'),
   PUBLIC_BASE_URL: url('PUBLIC_BASE_URL'),
   HOST: z.string().default('127.0.0.1'),
   PORT: port(3000),
-  TOKEN_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, {
-    message: 'TOKEN_SECRET must be at least 32 characters',
-  }),
+  TRUST_PROXY: flag,
+  TOKEN_SECRET: optionalString,
   USHER_DEV_API_KEY: optionalString,
   USHER_ADMIN_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 24, { message: 'USHER_ADMIN_TOKEN must be at least 24 characters' }),
   USHER_DATA_DIR: z.string().default('.usher'),
   USHER_DEV_POSTGRES_PORT: port(54329),
+  RATE_LIMIT_WRITES_PER_MINUTE: count(600),
+  RATE_LIMIT_LOGINS_PER_MINUTE: count(10),
+  RESEND_COOLDOWN_SECONDS: count(60),
+  RESENDS_PER_DAY: count(10),
+  RESENDS_PER_INVITATION: count(50),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  cli?: string;
+  uiPort: number;
+  maxCachedWorkflows?: number;
+  /** TLS to the frontend: on (server verified against the system's or `caPath`'s roots), with a client pair for mTLS. */
+  tls?: { certPath?: string; keyPath?: string; caPath?: string; serverName?: string };
+  /** Temporal Cloud API key, sent as a bearer token (over TLS). */
+  apiKey?: string;
+}
+
+/** Abuse limits; 0 switches one off. */
+export interface Limits {
+  writesPerMinute: number;
+  loginsPerMinute: number;
+  resendCooldownSeconds: number;
+  resendsPerDay: number;
+  resendsPerInvitation: number;
+}
+
 export interface Config {
   databaseUrl?: string;
-  temporal: { address: string; namespace: string; taskQueue: string; cli?: string; uiPort: number; maxCachedWorkflows?: number };
+  temporal: TemporalSettings;
   smtpUrl?: string;
   mailFrom: string;
   publicBaseUrl: string;
+  /** False when PUBLIC_BASE_URL was not given and the local default stands in. */
+  publicBaseUrlSet: boolean;
   host: string;
   port: number;
+  /** Trust X-Forwarded-* (only behind a proxy that sets them). */
+  trustProxy: boolean;
+  /** The raw TOKEN_SECRET; parsed and judged by requireSettings. */
   tokenSecret?: string;
   devApiKey?: string;
   /** Operator credential for creating and listing tenants (`/v1/tenants`); unset = that surface is closed. */
@@ -48,6 +91,7 @@ export interface Config {
   dataDir: string;
   /** `usher dev`'s embedded PostgreSQL; 0 picks a free port. */
   devPostgresPort: number;
+  limits: Limits;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -61,6 +105,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration: ${String(issue.path[0])}: ${issue.message}`);
   }
   const e = parsed.data;
+  const tlsWanted = e.TEMPORAL_TLS || Boolean(e.TEMPORAL_TLS_CERT || e.TEMPORAL_TLS_CA || e.TEMPORAL_TLS_SERVER_NAME);
+  if (Boolean(e.TEMPORAL_TLS_CERT) !== Boolean(e.TEMPORAL_TLS_KEY)) {
+    throw new ConfigError('invalid configuration: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (the client certificate and its key)');
+  }
   return {
     databaseUrl: e.DATABASE_URL,
     temporal: {
@@ -70,28 +118,79 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       cli: e.TEMPORAL_CLI,
       uiPort: e.TEMPORAL_UI_PORT,
       maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+      ...(tlsWanted || e.TEMPORAL_API_KEY
+        ? { tls: { certPath: e.TEMPORAL_TLS_CERT, keyPath: e.TEMPORAL_TLS_KEY, caPath: e.TEMPORAL_TLS_CA, serverName: e.TEMPORAL_TLS_SERVER_NAME } }
+        : {}),
+      ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
     },
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    publicBaseUrlSet: e.PUBLIC_BASE_URL !== undefined,
     host: e.HOST,
     port: e.PORT,
+    trustProxy: e.TRUST_PROXY,
     tokenSecret: e.TOKEN_SECRET,
     devApiKey: e.USHER_DEV_API_KEY,
     adminToken: e.USHER_ADMIN_TOKEN,
     dataDir: e.USHER_DATA_DIR,
     devPostgresPort: e.USHER_DEV_POSTGRES_PORT,
+    limits: {
+      writesPerMinute: e.RATE_LIMIT_WRITES_PER_MINUTE,
+      loginsPerMinute: e.RATE_LIMIT_LOGINS_PER_MINUTE,
+      resendCooldownSeconds: e.RESEND_COOLDOWN_SECONDS,
+      resendsPerDay: e.RESENDS_PER_DAY,
+      resendsPerInvitation: e.RESENDS_PER_INVITATION,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }
 
-/** Production commands need settings that `usher dev` fills in itself. */
-export function requireSettings<K extends 'databaseUrl' | 'smtpUrl' | 'tokenSecret'>(
-  config: Config,
-  keys: K[],
-): Config & Required<Pick<Config, K>> {
-  const names = { databaseUrl: 'DATABASE_URL', smtpUrl: 'SMTP_URL', tokenSecret: 'TOKEN_SECRET' } as const;
-  const missing = keys.filter((k) => config[k] === undefined).map((k) => names[k]);
+const names = { databaseUrl: 'DATABASE_URL', smtpUrl: 'SMTP_URL', tokenSecret: 'TOKEN_SECRET', publicBaseUrl: 'PUBLIC_BASE_URL' } as const;
+type Required = keyof typeof names;
+
+export type ProductionConfig<K extends Required> = Config & { [P in Exclude<K, 'publicBaseUrl' | 'tokenSecret'>]-?: NonNullable<Config[P]> } & {
+  tokenKeys: TokenKeyRing;
+};
+
+/**
+ * The production commands (`usher api`, `usher worker`) need what `usher dev` fills in itself, and refuse what is
+ * unsafe: a missing or weak TOKEN_SECRET, a placeholder, a missing PUBLIC_BASE_URL, a weak USHER_ADMIN_TOKEN.
+ */
+export function requireSettings<K extends Required>(config: Config, keys: K[]): ProductionConfig<K> {
+  const missing = keys
+    .filter((k) => (k === 'publicBaseUrl' ? !config.publicBaseUrlSet : config[k] === undefined))
+    .map((k) => names[k]);
   if (missing.length > 0) throw new ConfigError(`invalid configuration: ${missing.join(', ')} must be set`);
-  return config as Config & Required<Pick<Config, K>>;
+  const checked = { ...config } as ProductionConfig<K>;
+  if (config.tokenSecret !== undefined) checked.tokenKeys = productionTokenKeys(config.tokenSecret);
+  if (config.adminToken !== undefined) {
+    const weakness = weakSecret(config.adminToken, 32);
+    if (weakness) throw new ConfigError(`invalid configuration: USHER_ADMIN_TOKEN ${weakness}`);
+  }
+  return checked;
+}
+
+function productionTokenKeys(value: string): TokenKeyRing {
+  let ring: TokenKeyRing;
+  try {
+    ring = parseTokenKeys(value);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: TOKEN_SECRET: ${(err as Error).message}`);
+  }
+  for (const key of ring.keys) {
+    const weakness = weakSecret(key.secret, 32);
+    if (weakness) throw new ConfigError(`invalid configuration: TOKEN_SECRET${ring.keys.length > 1 ? ` key "${key.id}"` : ''} ${weakness}`);
+  }
+  return ring;
+}
+
+const PLACEHOLDER = /change[-_ ]?me|changeit|placeholder|example|secret|password|your[-_ ]|xxxx|todo/i;
+
+/** Why a secret is unfit for production, or undefined. */
+export function weakSecret(secret: string, minBytes: number): string | undefined {
+  if (Buffer.byteLength(secret) < minBytes) return `must be at least ${minBytes} bytes (e.g. openssl rand -base64 48)`;
+  if (PLACEHOLDER.test(secret)) return 'is a placeholder: generate one (e.g. openssl rand -base64 48)';
+  if (new Set(secret).size < 12) return 'is too regular to be random: generate one (e.g. openssl rand -base64 48)';
+  return undefined;
 }

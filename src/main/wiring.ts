@@ -1,45 +1,90 @@
 import type { Server } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
-import { createApp } from './app';
-import type { ApiDeps } from './api-deps';
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker, WorkflowBundleOption } from '@temporalio/worker';
 import { type Db, ping } from '../db/connect';
-import type { Outbox } from '../http/outbox';
+import { registerTokenKeys } from '../db/token-keys';
 import { createSmtpMailer, type Mailer } from '../email/mailer';
 import { compileTemplates } from '../email/templates';
-import type { InvitationDeps } from '../invitations/deps';
+import type { Outbox } from '../http/outbox';
+import type { InvitationDeps, ResendLimits } from '../invitations/deps';
 import type { Logger } from '../lib/log';
+import { keyFingerprint, type TokenKeyRing } from '../lib/token-keys';
+import { connectClient, type TemporalConnectionSettings } from '../temporal/connect';
 import { invitationWorkflows } from '../temporal/invitation-client';
+import type { ApiDeps } from './api-deps';
+import { type Config, ConfigError, type Limits } from './config';
+import { createApp } from './app';
 import { createWorker } from './worker';
-import type { WorkflowBundleOption } from '@temporalio/worker';
 
 export interface CoreSettings {
-  tokenSecret: string;
+  tokenKeys: TokenKeyRing;
   publicBaseUrl: string;
   taskQueue: string;
+  resendLimits?: ResendLimits;
 }
+
+/** Limits that keep one invitation from becoming an email flood; the defaults are the settings' defaults. */
+export const defaultResendLimits: ResendLimits = { cooldownSeconds: 60, perDay: 10, perInvitation: 50 };
 
 export function invitationDeps(db: Db, client: Client, settings: CoreSettings, log: Logger): InvitationDeps {
   return {
     db,
     workflows: invitationWorkflows(client, settings.taskQueue),
-    tokenSecret: settings.tokenSecret,
+    tokenKeys: settings.tokenKeys,
     publicBaseUrl: settings.publicBaseUrl,
+    resendLimits: settings.resendLimits ?? defaultResendLimits,
     clock: () => new Date(),
     log,
   };
 }
 
-export function apiDeps(deps: InvitationDeps, client: Client, outbox?: Outbox, adminToken?: string): ApiDeps {
+export interface ApiOptions {
+  outbox?: Outbox;
+  adminToken?: string;
+  trustProxy?: boolean;
+  limits?: Pick<Limits, 'writesPerMinute' | 'loginsPerMinute'>;
+}
+
+export function apiDeps(
+  deps: InvitationDeps,
+  client: Client,
+  given: ApiOptions | undefined = {},
+  legacyAdminToken?: string,
+): ApiDeps {
+  // TEMPORARY-SHIM: the positional (outbox, adminToken) form, until every caller passes options.
+  const options: ApiOptions = legacyAdminToken !== undefined ? { adminToken: legacyAdminToken } : (given ?? {});
   return {
     ...deps,
-    outbox,
-    adminToken,
+    outbox: options.outbox,
+    adminToken: options.adminToken,
+    trustProxy: options.trustProxy ?? false,
+    rateLimits: { writesPerMinute: options.limits?.writesPerMinute ?? 600, loginsPerMinute: options.limits?.loginsPerMinute ?? 10 },
     readiness: {
       database: () => ping(deps.db),
       temporal: () => client.connection.withDeadline(Date.now() + 2500, () => client.workflowService.getSystemInfo({})),
     },
   };
+}
+
+export function coreSettings(config: Config, tokenKeys: TokenKeyRing): CoreSettings {
+  const { resendCooldownSeconds, resendsPerDay, resendsPerInvitation } = config.limits;
+  return {
+    tokenKeys,
+    publicBaseUrl: config.publicBaseUrl,
+    taskQueue: config.temporal.taskQueue,
+    resendLimits: { cooldownSeconds: resendCooldownSeconds, perDay: resendsPerDay, perInvitation: resendsPerInvitation },
+  };
+}
+
+/** API and worker must derive the same links: a key id whose secret differs from the one the database knows stops start-up. */
+export async function requireSharedTokenKeys(db: Db, ring: TokenKeyRing): Promise<void> {
+  const differing = await registerTokenKeys(db, ring.keys.map((k) => ({ id: k.id, fingerprint: keyFingerprint(k) })));
+  if (differing.length > 0) {
+    await db.destroy();
+    throw new ConfigError(
+      `invalid configuration: TOKEN_SECRET key ${differing.map((id) => `"${id}"`).join(', ')} differs from the one this database's other processes use: API and worker need the same TOKEN_SECRET`,
+    );
+  }
 }
 
 export async function listen(deps: ApiDeps, host: string, port: number): Promise<Server> {
@@ -71,8 +116,7 @@ export async function runWorker(options: {
   smtpUrl: string;
   mailFrom: string;
   settings: CoreSettings;
-  address: string;
-  namespace: string;
+  temporal: TemporalConnectionSettings;
   connection?: NativeConnection;
   workflowBundle?: WorkflowBundleOption;
   maxCachedWorkflows?: number;
@@ -81,11 +125,9 @@ export async function runWorker(options: {
   const mailer = createSmtpMailer(options.smtpUrl, options.mailFrom);
   const templates = await compileTemplates();
   // Bulk rows start invitation workflows from inside an activity, so the worker holds a client too.
-  const clientConnection = await Connection.connect({ address: options.address });
-  const client = new Client({ connection: clientConnection, namespace: options.namespace });
+  const client = await connectClient(options.temporal);
   const worker = await createWorker({
-    address: options.address,
-    namespace: options.namespace,
+    temporal: options.temporal,
     taskQueue: options.settings.taskQueue,
     connection: options.connection,
     workflowBundle: options.workflowBundle,
@@ -95,14 +137,14 @@ export async function runWorker(options: {
       mailer,
       templates,
       clock: () => new Date(),
-      tokenSecret: options.settings.tokenSecret,
+      tokenKeys: options.settings.tokenKeys,
       publicBaseUrl: options.settings.publicBaseUrl,
       invitations: invitationDeps(options.db, client, options.settings, options.log),
     },
   });
   const done = worker.run().finally(() => {
     mailer.close();
-    return clientConnection.close();
+    return client.connection.close();
   });
   options.log.info('worker running', { taskQueue: options.settings.taskQueue });
   return {

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { ActivityDeps } from '../../activities/deps';
 import { createActivities } from '../../activities/index';
+import { type TemporalConnectionSettings, temporalConnectionOptions } from '../temporal/connect';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -31,8 +32,7 @@ export async function bundleWorkflows(): Promise<WorkflowBundleOption> {
 }
 
 export interface WorkerOptions {
-  address: string;
-  namespace: string;
+  temporal: TemporalConnectionSettings;
   taskQueue: string;
   deps: ActivityDeps;
   workflowBundle?: WorkflowBundleOption;
@@ -44,10 +44,10 @@ export interface WorkerOptions {
 }
 
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
-  const connection = options.connection ?? (await NativeConnection.connect({ address: options.address }));
+  const connection = options.connection ?? (await NativeConnection.connect(await temporalConnectionOptions(options.temporal)));
   return Worker.create({
     connection,
-    namespace: options.namespace,
+    namespace: options.temporal.namespace,
     taskQueue: options.taskQueue,
     activities: options.activities ?? createActivities(options.deps),
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),

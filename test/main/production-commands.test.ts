@@ -54,13 +54,31 @@ afterAll(async () => {
 
 describe('the production commands', () => {
   it('refuse a bad setting with one line naming it', async () => {
-    const api = usher(['api'], { PORT: 'eighty', DATABASE_URL: 'postgres://x@127.0.0.1/x', TOKEN_SECRET: 'x'.repeat(32) });
-    expect(await api.exited).toBe(1);
+    const api = usher(['api'], { PORT: 'eighty', DATABASE_URL: 'postgres://x@127.0.0.1/x', TOKEN_SECRET: randomBytes(32).toString('base64url') });
+    expect(await api.exited).toBe(2);
     expect(api.output().stderr.trim().split('\n')).toEqual([expect.stringMatching(/^usher: invalid configuration: PORT: /)]);
 
     const worker = usher(['worker'], {});
-    expect(await worker.exited).toBe(1);
-    expect(worker.output().stderr.trim()).toBe('usher: invalid configuration: DATABASE_URL, SMTP_URL, TOKEN_SECRET must be set');
+    expect(await worker.exited).toBe(2);
+    expect(worker.output().stderr.trim()).toBe('usher: invalid configuration: DATABASE_URL, SMTP_URL, TOKEN_SECRET, PUBLIC_BASE_URL must be set');
+  });
+
+  it('refuse unsafe production settings: a placeholder or short TOKEN_SECRET, no PUBLIC_BASE_URL, a weak admin token', async () => {
+    const safe = { DATABASE_URL: databaseUrl, TOKEN_SECRET: randomBytes(32).toString('base64url'), PUBLIC_BASE_URL: 'https://usher.example' };
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ ...safe, TOKEN_SECRET: 'change-me-to-a-long-random-secret-value' }, /TOKEN_SECRET is a placeholder/],
+      [{ ...safe, TOKEN_SECRET: 'short' }, /TOKEN_SECRET must be at least 32 bytes/],
+      [{ ...safe, TOKEN_SECRET: 'ab'.repeat(20) }, /TOKEN_SECRET is too regular/],
+      [{ DATABASE_URL: databaseUrl, TOKEN_SECRET: safe.TOKEN_SECRET }, /PUBLIC_BASE_URL must be set/],
+      [{ ...safe, USHER_ADMIN_TOKEN: 'admin-admin-admin-admin-admin-admin' }, /USHER_ADMIN_TOKEN is too regular/],
+    ];
+    const runs = cases.map(([env, message]) => ({ env, message, api: usher(['api'], env) }));
+    for (const { env, message, api } of runs) {
+      expect(await api.exited).toBe(2);
+      const lines = api.output().stderr.trim().split('\n');
+      expect(lines).toEqual([expect.stringMatching(message)]);
+      expect(lines[0]).not.toContain(env.TOKEN_SECRET);
+    }
   });
 
   it('migrate, worker and api run apart: an operator creates a tenant and its first invitation is accepted', async () => {
@@ -114,5 +132,10 @@ describe('the production commands', () => {
     worker.child.kill('SIGTERM');
     expect(await api.exited).toBe(0);
     expect(await worker.exited).toBe(0);
+
+    // An API started with another secret under the same key id would send links the worker cannot match.
+    const stray = usher(['api'], { ...env, TOKEN_SECRET: randomBytes(32).toString('base64url') });
+    expect(await stray.exited).toBe(2);
+    expect(stray.output().stderr.trim()).toMatch(/^usher: invalid configuration: TOKEN_SECRET key "default" differs/);
   }, 120_000);
 });

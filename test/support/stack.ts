@@ -6,10 +6,11 @@ import { inject } from 'vitest';
 import type { Db } from '../../src/db/connect';
 import { type MailCatcher, startMailCatcher } from '../../src/main/dev/mail-catcher';
 import { freePort } from '../../src/main/dev/processes';
-import type { InvitationDeps } from '../../src/invitations/deps';
+import type { InvitationDeps, ResendLimits } from '../../src/invitations/deps';
 import { createLogger } from '../../src/lib/log';
 import { apiDeps, closeServer, invitationDeps, listen, runWorker, type RunningWorker } from '../../src/main/wiring';
 import { quietRuntime } from '../../src/main/worker';
+import { tokenKeyRing } from '../../src/lib/token-keys';
 import { freshDatabase } from './database';
 import { createTestTenant, type TestTenant } from './tenants';
 
@@ -30,7 +31,12 @@ export interface Stack {
  * The real stack for one test file: the run's Temporal dev server, a fresh PostgreSQL database, a loopback SMTP
  * server, a worker on the file's own task queue, and the Koa app listening on a free port.
  */
-export async function startStack(): Promise<Stack> {
+export interface StackOptions {
+  resendLimits?: ResendLimits;
+  limits?: { writesPerMinute: number; loginsPerMinute: number };
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const database = await freshDatabase();
   const mail = await startMailCatcher();
   const address = inject('temporalAddress');
@@ -42,9 +48,16 @@ export async function startStack(): Promise<Stack> {
   const client = new Client({ connection, namespace: 'default' });
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const settings = { tokenSecret: randomBytes(32).toString('base64url'), publicBaseUrl: baseUrl, taskQueue };
+  // Resends are limited in production; tests that are not about the limits resend freely.
+  const settings = {
+    tokenKeys: tokenKeyRing(randomBytes(32).toString('base64url')),
+    publicBaseUrl: baseUrl,
+    taskQueue,
+    resendLimits: options.resendLimits ?? { cooldownSeconds: 0, perDay: 0, perInvitation: 0 },
+  };
   const deps = invitationDeps(database.db, client, settings, log);
-  const server = await listen(apiDeps(deps, client), '127.0.0.1', port);
+  // Likewise rate limits: off unless a test is about them.
+  const server = await listen(apiDeps(deps, client, { limits: options.limits ?? { writesPerMinute: 0, loginsPerMinute: 0 } }), '127.0.0.1', port);
 
   quietRuntime();
   const nativeConnection = await NativeConnection.connect({ address });
@@ -53,8 +66,7 @@ export async function startStack(): Promise<Stack> {
     smtpUrl: mail.url,
     mailFrom: 'Usher <invitations@usher.test>',
     settings,
-    address,
-    namespace: 'default',
+    temporal: { address, namespace: 'default' },
     connection: nativeConnection,
     workflowBundle,
     log,

@@ -14,6 +14,7 @@ import type { InvitationDeps } from '../../src/invitations/deps';
 import { createLogger } from '../../src/lib/log';
 import { invitationWorkflows } from '../../src/temporal/invitation-client';
 import { quietRuntime } from '../../src/main/worker';
+import { tokenKeyRing } from '../../src/lib/token-keys';
 import { searchAttributeKeys } from '../../workflows/search-attributes';
 import type { createInvitation } from '../../src/invitations/create-invitation';
 import type { invitationWorkflow } from '../../workflows/invitation';
@@ -49,19 +50,20 @@ export async function startTimeSkippingStack(
   const mail = await startMailCatcher({ rejectRecipient: options.rejectRecipient });
   const mailer = createSmtpMailer(mail.url, 'Usher <invitations@usher.test>');
   const taskQueue = `usher-ts-${randomBytes(4).toString('hex')}`;
-  const tokenSecret = randomBytes(32).toString('base64url');
+  const tokenKeys = tokenKeyRing(randomBytes(32).toString('base64url'));
   const publicBaseUrl = 'http://usher.test';
   let offsetMs = 0;
   const clock = () => new Date(Date.now() + offsetMs);
   const deps: InvitationDeps = {
     db: database.db,
     workflows: invitationWorkflows(env.client, taskQueue),
-    tokenSecret,
+    tokenKeys,
+    resendLimits: { cooldownSeconds: 0, perDay: 0, perInvitation: 0 },
     publicBaseUrl,
     clock,
     log: createLogger('silent'),
   };
-  const activities = createActivities({ db: database.db, mailer, templates: await compileTemplates(), clock, tokenSecret, publicBaseUrl, invitations: deps });
+  const activities = createActivities({ db: database.db, mailer, templates: await compileTemplates(), clock, tokenKeys, publicBaseUrl, invitations: deps });
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,

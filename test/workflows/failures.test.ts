@@ -129,11 +129,11 @@ describe('when things go wrong', () => {
       updated_at: now,
       decided_at: null,
     });
-    await insertToken(stack.db, { invitationId: id, generation: 0, tokenHash: hashToken(tokenFor(stack.deps.tokenSecret, id, 0)) });
+    await insertToken(stack.db, { invitationId: id, generation: 0, keyId: stack.deps.tokenKeys.signing.id, tokenHash: hashToken(tokenFor(stack.deps.tokenKeys.signing.secret, id, 0)) });
 
     expect(await startUnstartedInvitations(stack.deps)).toBe(1);
     const email = await stack.mail.waitFor(sentTo('crash@example.com'));
-    expect(email.acceptLink).toContain(tokenFor(stack.deps.tokenSecret, id, 0));
+    expect(email.acceptLink).toContain(tokenFor(stack.deps.tokenKeys.signing.secret, id, 0));
     expect((await findInvitationById(stack.db, id))?.workflow_started_at).not.toBeNull();
     expect(await startUnstartedInvitations(stack.deps)).toBe(0);
   });

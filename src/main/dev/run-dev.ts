@@ -7,7 +7,8 @@ import { migrateToLatest } from '../../db/migrate';
 import { newSecret } from '../../lib/crypto';
 import { scheduleReconciler } from '../../invitations/reconcile';
 import type { Logger } from '../../lib/log';
-import { apiDeps, closeServer, invitationDeps, listen, runWorker } from '../wiring';
+import { parseTokenKeys } from '../../lib/token-keys';
+import { apiDeps, closeServer, coreSettings, invitationDeps, listen, requireSharedTokenKeys, runWorker } from '../wiring';
 import { connectClient } from '../../temporal/connect';
 import { quietRuntime } from '../worker';
 import { startEmbeddedPostgres } from './embedded-postgres';
@@ -59,21 +60,25 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
     const tokenSecret = config.tokenSecret ?? (await persistedSecret(path.join(dataDir, 'token-secret'), () => newSecret()));
     const apiKey = config.devApiKey ?? (await persistedSecret(path.join(dataDir, 'dev-api-key'), () => `usher_dev_${newSecret(18)}`));
     const secrets = { ...(await persistedJson(path.join(dataDir, 'dev-secrets.json'), () => newDevSecrets())), apiKey };
-    const settings = { tokenSecret, publicBaseUrl: config.publicBaseUrl, taskQueue: config.temporal.taskQueue };
+    // Dev takes TOKEN_SECRET as given (a ring too) without production's strength rules.
+    const tokenKeys = parseTokenKeys(tokenSecret);
+    await requireSharedTokenKeys(db, tokenKeys);
+    const settings = coreSettings(config, tokenKeys);
+    const temporalSettings = { ...config.temporal, address: temporal.address };
     const { tenant, credentials } = await seedDemoTenant(db, { secrets, publicBaseUrl: config.publicBaseUrl });
     const credentialsFile = path.join(dataDir, 'dev-credentials.json');
     await writeFile(credentialsFile, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
 
     quietRuntime();
-    const worker = await runWorker({ db, smtpUrl, mailFrom: config.mailFrom, settings, address: temporal.address, namespace: config.temporal.namespace, maxCachedWorkflows: config.temporal.maxCachedWorkflows, log });
+    const worker = await runWorker({ db, smtpUrl, mailFrom: config.mailFrom, settings, temporal: temporalSettings, maxCachedWorkflows: config.temporal.maxCachedWorkflows, log });
     stops.push(() => worker.stop());
 
-    const client = await connectClient(temporal.address, config.temporal.namespace);
+    const client = await connectClient(temporalSettings);
     stops.push(() => client.connection.close());
     const deps = invitationDeps(db, client, settings, log);
     stops.push(scheduleReconciler(deps));
     const adminToken = config.adminToken ?? (await persistedSecret(path.join(dataDir, 'admin-token'), () => `usher_admin_${newSecret(24)}`));
-    const server = await listen(apiDeps(deps, client, outbox, adminToken), config.host, config.port);
+    const server = await listen(apiDeps(deps, client, { outbox, adminToken, trustProxy: config.trustProxy, limits: config.limits }), config.host, config.port);
     stops.push(() => closeServer(server));
 
     const base = config.publicBaseUrl;
