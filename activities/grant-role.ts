@@ -1,5 +1,5 @@
 import { recordAudit } from '../src/db/audit';
-import { upsertMembership } from '../src/db/users';
+import { upsertMembership } from '../src/db/memberships';
 import type { ActivityDeps } from './deps';
 import { loadInvitationContext } from './load';
 import { provisionUserFor } from './provision-invitee';

@@ -2,7 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../src/db/connect';
 import type { Invitation, Role, Tenant, User } from '../src/db/database';
 import { findInvitationById } from '../src/db/invitations';
-import { findRoleById, findTenant } from '../src/db/tenants';
+import { findRoleById } from '../src/db/roles';
+import { findTenant } from '../src/db/tenants';
 import { findUserById } from '../src/db/users';
 import { FailureType } from '../workflows/messages';
 

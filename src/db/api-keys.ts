@@ -1,6 +1,5 @@
-import { sha256 } from '../lib/crypto';
+import { newSecret, sha256 } from '../lib/crypto';
 import { newId } from '../lib/ids';
-import { newSecret } from '../lib/crypto';
 import type { Db } from './connect';
 
 export const hashApiKey = sha256;
@@ -11,18 +10,50 @@ export interface ApiKeyPrincipal {
   userId: string;
 }
 
+/** A key as management shows it: with its user's email, never its hash. */
+export interface ApiKeyRow {
+  id: string;
+  name: string;
+  user_id: string;
+  user_email: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+/** The one place an API key's secret is made. */
+export const newApiKeySecret = (): string => `usher_${newSecret(24)}`;
+
+/** A key just stored, with its secret. */
+export type InsertedApiKey = Omit<ApiKeyRow, 'user_email'> & { secret: string };
+
+const storedColumns = ['id', 'name', 'user_id', 'created_at', 'revoked_at'] as const;
+const listedColumns = ['api_keys.id', 'api_keys.name', 'api_keys.user_id', 'users.email as user_email', 'api_keys.created_at', 'api_keys.revoked_at'] as const;
+
+/**
+ * Stores a key under a new secret, or the one given, and returns it with the secret: the only time that is visible,
+ * since only its SHA-256 is stored.
+ */
+export async function insertApiKey(db: Db, input: { tenantId: string; userId: string; name: string; secret?: string }): Promise<InsertedApiKey> {
+  const secret = input.secret ?? newApiKeySecret();
+  const keyHash = hashApiKey(secret);
+  const insert = db
+    .insertInto('api_keys')
+    .values({ id: newId(), tenant_id: input.tenantId, user_id: input.userId, name: input.name, key_hash: keyHash })
+    .returning(storedColumns);
+  if (input.secret === undefined) return { ...(await insert.executeTakeFirstOrThrow()), secret };
+  // A given secret comes from the dev seed, which stores the same one on every start: the key it has stays.
+  const row =
+    (await insert.onConflict((oc) => oc.column('key_hash').doNothing()).executeTakeFirst()) ??
+    (await db.selectFrom('api_keys').select(storedColumns).where('key_hash', '=', keyHash).executeTakeFirstOrThrow());
+  return { ...row, secret };
+}
+
 /** Creates a key and returns its secret: the only time it is ever visible. */
 export async function createApiKey(
   db: Db,
   input: { tenantId: string; userId: string; name: string; secret?: string },
 ): Promise<{ id: string; secret: string }> {
-  const secret = input.secret ?? `usher_${newSecret(24)}`;
-  const id = newId();
-  await db
-    .insertInto('api_keys')
-    .values({ id, tenant_id: input.tenantId, user_id: input.userId, name: input.name, key_hash: hashApiKey(secret) })
-    .onConflict((oc) => oc.column('key_hash').doNothing())
-    .execute();
+  const { id, secret } = await insertApiKey(db, input);
   return { id, secret };
 }
 
@@ -34,4 +65,31 @@ export async function findApiKeyPrincipal(db: Db, secret: string): Promise<ApiKe
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
   return row && { keyId: row.id, tenantId: row.tenant_id, userId: row.user_id };
+}
+
+/** The tenant's keys, newest first. */
+export async function listApiKeys(db: Db, tenantId: string): Promise<ApiKeyRow[]> {
+  return db
+    .selectFrom('api_keys')
+    .innerJoin('users', 'users.id', 'api_keys.user_id')
+    .select([...listedColumns])
+    .where('api_keys.tenant_id', '=', tenantId)
+    .orderBy('api_keys.created_at', 'desc')
+    .orderBy('api_keys.id', 'desc')
+    .execute();
+}
+
+export async function findApiKey(db: Db, id: string): Promise<ApiKeyRow | undefined> {
+  return db.selectFrom('api_keys').innerJoin('users', 'users.id', 'api_keys.user_id').select([...listedColumns]).where('api_keys.id', '=', id).executeTakeFirst();
+}
+
+/** Locks the key's row for the rest of the transaction; `tenantId` undefined finds it in any tenant. */
+export async function lockApiKey(db: Db, q: { id: string; tenantId?: string }): Promise<{ id: string; tenant_id: string; revoked_at: Date | null } | undefined> {
+  let query = db.selectFrom('api_keys').select(['id', 'tenant_id', 'revoked_at']).where('id', '=', q.id);
+  if (q.tenantId) query = query.where('tenant_id', '=', q.tenantId);
+  return query.forUpdate().executeTakeFirst();
+}
+
+export async function markApiKeyRevoked(db: Db, id: string): Promise<void> {
+  await db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', id).execute();
 }

@@ -1,5 +1,9 @@
+import { sql, type Updateable } from 'kysely';
+import { newId } from '../lib/ids';
 import type { Db } from './connect';
-import type { Role, Tenant } from './database';
+import type { Tenant, TenantsTable } from './database';
+
+export type TenantChanges = Updateable<TenantsTable>;
 
 export async function findTenant(db: Db, tenantId: string): Promise<Tenant | undefined> {
   return db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst();
@@ -19,22 +23,27 @@ export async function findTenantByRoyaltiWorkspace(db: Db, workspaceId: string):
   return db.selectFrom('tenants').selectAll().where('royalti_workspace_id', '=', workspaceId).executeTakeFirst();
 }
 
-export async function findRoleBySlug(db: Db, tenantId: string, slug: string): Promise<Role | undefined> {
-  return db.selectFrom('roles').selectAll().where('tenant_id', '=', tenantId).where('slug', '=', slug).executeTakeFirst();
+/** The tenant, its row locked until the transaction ends. */
+export async function lockTenantRow(db: Db, tenantId: string): Promise<Tenant | undefined> {
+  return db.selectFrom('tenants').selectAll().where('id', '=', tenantId).forUpdate().executeTakeFirst();
 }
 
-export async function findRoleById(db: Db, tenantId: string, roleId: string): Promise<Role | undefined> {
-  return db.selectFrom('roles').selectAll().where('tenant_id', '=', tenantId).where('id', '=', roleId).executeTakeFirst();
+/** Newest first, continuing after (created_at, id). */
+export async function listTenants(db: Db, q: { limit: number; after?: { createdAt: Date; id: string }; slug?: string }): Promise<Tenant[]> {
+  let query = db.selectFrom('tenants').selectAll();
+  if (q.slug) query = query.where('slug', '=', q.slug);
+  if (q.after) query = query.where(sql<boolean>`(created_at, id) < (${q.after.createdAt}, ${q.after.id})`);
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
 }
 
-/** The rank of the user's role in the tenant, or undefined when the user is not a member. */
-export async function findMembershipRank(db: Db, tenantId: string, userId: string): Promise<number | undefined> {
-  const row = await db
-    .selectFrom('memberships')
-    .innerJoin('roles', 'roles.id', 'memberships.role_id')
-    .select('roles.rank')
-    .where('memberships.tenant_id', '=', tenantId)
-    .where('memberships.user_id', '=', userId)
-    .executeTakeFirst();
-  return row?.rank;
+export async function insertTenant(db: Db, input: { slug: string; name: string; columns: TenantChanges }): Promise<Tenant> {
+  return db
+    .insertInto('tenants')
+    .values({ id: newId(), slug: input.slug, name: input.name, ...input.columns })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function updateTenantRow(db: Db, tenantId: string, changes: TenantChanges): Promise<Tenant> {
+  return db.updateTable('tenants').set(changes).where('id', '=', tenantId).returningAll().executeTakeFirstOrThrow();
 }

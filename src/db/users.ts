@@ -1,7 +1,17 @@
+import { sql, type Updateable } from 'kysely';
 import { newId } from '../lib/ids';
 import { canonicalEmail } from '../lib/email-address';
 import type { Db } from './connect';
-import type { User } from './database';
+import type { Role, User, UsersTable } from './database';
+
+// Kept here for the modules that import them from this file; memberships have their own now.
+
+export type RoleRef = Pick<Role, 'id' | 'slug' | 'name' | 'rank'>;
+
+/** A user with the role of their membership; null when they are not a member. */
+export type UserWithRole = User & { role: RoleRef | null };
+
+export type UserChanges = Updateable<Pick<UsersTable, 'first_name' | 'last_name' | 'display_name' | 'external_id'>>;
 
 export async function findUserByEmail(db: Db, tenantId: string, email: string): Promise<User | undefined> {
   return db
@@ -48,22 +58,69 @@ export async function upsertUser(
     .executeTakeFirstOrThrow();
 }
 
-export async function isMember(db: Db, tenantId: string, email: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('memberships')
-    .innerJoin('users', 'users.id', 'memberships.user_id')
-    .select('memberships.user_id')
-    .where('memberships.tenant_id', '=', tenantId)
-    .where('users.email_canonical', '=', canonicalEmail(email))
-    .executeTakeFirst();
-  return row !== undefined;
+/** A user as given: no merging with an existing one (the tenant's unique email decides). */
+export async function insertUser(
+  db: Db,
+  input: { tenantId: string; email: string; firstName?: string | null; lastName?: string | null; displayName?: string | null; externalId?: string | null },
+): Promise<User> {
+  return db
+    .insertInto('users')
+    .values({
+      id: newId(),
+      tenant_id: input.tenantId,
+      email: input.email.trim(),
+      email_canonical: canonicalEmail(input.email),
+      first_name: input.firstName ?? null,
+      last_name: input.lastName ?? null,
+      display_name: input.displayName ?? null,
+      external_id: input.externalId ?? null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
-/** Grant a role exactly once: a repeated grant for the same invitation changes nothing. */
-export async function upsertMembership(db: Db, input: { tenantId: string; userId: string; roleId: string; invitationId: string }): Promise<void> {
-  await db
-    .insertInto('memberships')
-    .values({ tenant_id: input.tenantId, user_id: input.userId, role_id: input.roleId, invitation_id: input.invitationId })
-    .onConflict((oc) => oc.columns(['tenant_id', 'user_id']).doUpdateSet({ role_id: input.roleId, invitation_id: input.invitationId }))
-    .execute();
+export async function updateUserRow(db: Db, userId: string, changes: UserChanges): Promise<void> {
+  await db.updateTable('users').set(changes).where('id', '=', userId).execute();
+}
+
+/** Whether another user of the tenant (not `exceptUserId`) has this externalId. */
+export async function isExternalIdTaken(db: Db, tenantId: string, externalId: string, exceptUserId?: string): Promise<boolean> {
+  let query = db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('external_id', '=', externalId);
+  if (exceptUserId) query = query.where('id', '!=', exceptUserId);
+  return (await query.executeTakeFirst()) !== undefined;
+}
+
+function usersWithRoles(db: Db, tenantId: string) {
+  return db
+    .selectFrom('users')
+    .leftJoin('memberships', (join) => join.onRef('memberships.user_id', '=', 'users.id').onRef('memberships.tenant_id', '=', 'users.tenant_id'))
+    .leftJoin('roles', 'roles.id', 'memberships.role_id')
+    .selectAll('users')
+    .select(['roles.id as role_id', 'roles.slug as role_slug', 'roles.name as role_name', 'roles.rank as role_rank'])
+    .where('users.tenant_id', '=', tenantId);
+}
+
+type JoinedRow = Awaited<ReturnType<ReturnType<typeof usersWithRoles>['executeTakeFirstOrThrow']>>;
+
+function withRole(row: JoinedRow): UserWithRole {
+  const { role_id, role_slug, role_name, role_rank, ...user } = row;
+  return { ...user, role: role_id ? { id: role_id, slug: role_slug!, name: role_name!, rank: role_rank! } : null };
+}
+
+export async function findUserWithRole(db: Db, tenantId: string, userId: string): Promise<UserWithRole | undefined> {
+  const row = await usersWithRoles(db, tenantId).where('users.id', '=', userId).executeTakeFirst();
+  return row && withRole(row);
+}
+
+/** Newest first, continuing after (created_at, id); `email` finds one address whatever its case. */
+export async function listUsersWithRoles(
+  db: Db,
+  tenantId: string,
+  q: { limit: number; after?: { createdAt: Date; id: string }; email?: string },
+): Promise<UserWithRole[]> {
+  let query = usersWithRoles(db, tenantId);
+  if (q.email) query = query.where('users.email_canonical', '=', canonicalEmail(q.email));
+  if (q.after) query = query.where(sql<boolean>`(users.created_at, users.id) < (${q.after.createdAt}, ${q.after.id})`);
+  const rows = await query.orderBy('users.created_at', 'desc').orderBy('users.id', 'desc').limit(q.limit).execute();
+  return rows.map(withRole);
 }

@@ -30,6 +30,7 @@ export function problemMiddleware(log: Logger) {
       ctx.status = status;
       ctx.type = 'application/problem+json';
       if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
+      if (typeof error.extra.retryAfter === 'number') ctx.set('Retry-After', String(error.extra.retryAfter));
       ctx.body = {
         type: problemType(error.code),
         title,

@@ -7,9 +7,10 @@ import {
   findOpenInvitationByEmail,
   insertInvitation,
 } from '../db/invitations';
-import { findMembershipRank, findRoleById, findRoleBySlug, findTenant } from '../db/tenants';
+import { findMembershipRank, isMember } from '../db/memberships';
+import { findRoleById, findRoleBySlug } from '../db/roles';
+import { findTenant } from '../db/tenants';
 import { insertToken, tokenKeyOf } from '../db/tokens';
-import { isMember } from '../db/users';
 import { UsherError } from '../lib/errors';
 import { daysToMs } from '../../workflows/schedule';
 import { workflowIdFor, type InvitationWorkflowInput } from '../../workflows/messages';

@@ -1,6 +1,7 @@
 import type { Invitation, Tenant } from '../db/database';
 import { findInvitationById } from '../db/invitations';
-import { findRoleById, findTenant } from '../db/tenants';
+import { findRoleById } from '../db/roles';
+import { findTenant } from '../db/tenants';
 import { findToken } from '../db/tokens';
 import { findUserById } from '../db/users';
 import { UsherError } from '../lib/errors';

@@ -1,6 +1,6 @@
 import type { Invitation } from '../db/database';
 import { findInvitation } from '../db/invitations';
-import { findRoleBySlug } from '../db/tenants';
+import { findRoleBySlug } from '../db/roles';
 import { checkInviter } from './policy';
 import { UsherError } from '../lib/errors';
 import { daysToMs } from '../../workflows/schedule';

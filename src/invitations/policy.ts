@@ -1,6 +1,7 @@
 import type { Db } from '../db/connect';
 import type { Tenant } from '../db/database';
-import { findMembershipRank, findTenant } from '../db/tenants';
+import { findMembershipRank } from '../db/memberships';
+import { findTenant } from '../db/tenants';
 
 export type InviterVerdict =
   | { ok: true }

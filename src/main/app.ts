@@ -7,6 +7,9 @@ import type { Logger } from '../lib/log';
 import type { ApiDeps } from './api-deps';
 import { openApiDocument } from './openapi';
 import { problemMiddleware } from '../http/problem';
+import { createRateLimiter, credentialKey, type RateLimiter } from '../http/rate-limit';
+import { securityHeaders } from '../http/security-headers';
+import { UsherError } from '../lib/errors';
 import { acceptPageRoutes } from '../invitations/accept-page';
 import { batchRoutes } from '../bulk/routes';
 import { healthRoutes } from './health';
@@ -16,10 +19,13 @@ import { outboxRoutes } from './outbox-routes';
 
 export function createApp(deps: ApiDeps): Koa {
   const app = new Koa();
-  app.proxy = true;
+  // X-Forwarded-* are trusted only behind a proxy that sets them (TRUST_PROXY); anyone else could forge them.
+  app.proxy = deps.trustProxy;
   app.silent = true;
   app.use(requestLog(deps.log));
+  app.use(securityHeaders);
   app.use(problemMiddleware(deps.log));
+  app.use(limitWrites(createRateLimiter(deps.rateLimits.writesPerMinute)));
 
   const meta = new Router();
   const openapi = openApiDocument(deps.publicBaseUrl);
@@ -46,6 +52,8 @@ export function createApp(deps: ApiDeps): Koa {
 function requestLog(log: Logger) {
   return async (ctx: Context, next: Next) => {
     const started = performance.now();
+    // Read now: once a client hangs up (a refused oversized upload), its socket has no address left to read.
+    const ip = ctx.ip;
     const incoming = ctx.get('x-request-id');
     ctx.state.requestId = /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
     ctx.set('X-Request-Id', ctx.state.requestId);
@@ -55,10 +63,27 @@ function requestLog(log: Logger) {
       log.info('request', {
         requestId: ctx.state.requestId,
         method: ctx.method,
+        ip,
         path: ctx.path.replace(/\/invite\/[^/]+/, '/invite/:token'),
         status: ctx.status,
         ms: Math.round(performance.now() - started),
       });
     }
+  };
+}
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Writes under /v1 are limited per presented API key (by its hash): a leaked or buggy key cannot flood the engine. */
+function limitWrites(limiter: RateLimiter) {
+  return async (ctx: Context, next: Next) => {
+    const credential = /^Bearer\s+(\S+)/i.exec(ctx.get('authorization'))?.[1];
+    if (credential && !READS.has(ctx.method) && ctx.path.startsWith('/v1/')) {
+      const verdict = limiter.take(credentialKey(credential));
+      if (!verdict.ok) {
+        throw new UsherError('rate-limited', `this API key made too many changes; retry in ${verdict.retryAfterSeconds} s`, { retryAfter: verdict.retryAfterSeconds });
+      }
+    }
+    await next();
   };
 }

@@ -4,7 +4,7 @@ import { scheduleReconciler } from '../invitations/reconcile';
 import { createLogger } from '../lib/log';
 import { managementUsage, runManagementCommand } from '../management/cli';
 import { connectClient } from '../temporal/connect';
-import { type Config, ConfigError, loadConfig, requireSettings } from './config';
+import { ConfigError, loadConfig, requireSettings } from './config';
 import { quietRuntime } from './worker';
 import { apiDeps, closeServer, coreSettings, invitationDeps, listen, requireSharedTokenKeys, runWorker } from './wiring';
 

@@ -12,7 +12,11 @@ export function healthRoutes(deps: ApiDeps): Router {
       Object.entries(deps.readiness).map(async ([name, check]) => {
         checks[name] = await withTimeout(check(), 3000).then(
           () => 'ok',
-          (err: unknown) => `unavailable: ${err instanceof Error ? err.message : String(err)}`,
+          (err: unknown) => {
+            // Which dependency failed is public; why is for the operator's log only.
+            deps.log.warn('readiness check failed', { check: name, error: err instanceof Error ? err.message : String(err) });
+            return 'unavailable';
+          },
         );
       }),
     );

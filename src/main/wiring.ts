@@ -48,11 +48,8 @@ export interface ApiOptions {
 export function apiDeps(
   deps: InvitationDeps,
   client: Client,
-  given: ApiOptions | undefined = {},
-  legacyAdminToken?: string,
+  options: ApiOptions = {},
 ): ApiDeps {
-  // TEMPORARY-SHIM: the positional (outbox, adminToken) form, until every caller passes options.
-  const options: ApiOptions = legacyAdminToken !== undefined ? { adminToken: legacyAdminToken } : (given ?? {});
   return {
     ...deps,
     outbox: options.outbox,

@@ -1,14 +1,15 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { parse } from '../http/body';
-import { createTenantBody, resourceId } from './schemas';
 import type { Db } from '../db/connect';
-import { findTenant, findTenantBySlug } from '../db/tenants';
+import { findTenant, findTenantBySlug, listTenants } from '../db/tenants';
 import { findUserByEmail } from '../db/users';
-import { UsherError } from '../lib/errors';
+import { parse } from '../http/body';
 import { emailAddress } from '../lib/email-address';
-import { createApiKeyFor, revokeApiKey } from './api-keys';
-import { createTenant, listTenants } from './tenants';
+import { UsherError } from '../lib/errors';
+import { createApiKeyFor, revokeApiKey } from './api-keys/service';
+import { resourceId } from './schemas';
+import { createTenantBody } from './tenants/schemas';
+import { createTenant } from './tenants/service';
 
 export const managementUsage = `usage:
   usher tenant create --slug <slug> --name <name> --owner-email <email> [--owner-first-name <n>] [--owner-last-name <n>] [--json]

@@ -1,6 +1,9 @@
-import type { Role, Tenant, User } from '../db/database';
+import type { ApiKeyRow } from '../db/api-keys';
+import type { CompatCredentialRow } from '../db/compat-credential-admin';
+import type { Role, Tenant } from '../db/database';
+import type { UserWithRole } from '../db/users';
 
-/** Database rows as the API shows them: camelCase, ISO times, and never a secret. */
+/** Database rows as the API shows them: camelCase, ISO times, and never a secret but a new key's, once. */
 
 export function tenantView(t: Tenant) {
   return {
@@ -23,13 +26,9 @@ export function tenantView(t: Tenant) {
   };
 }
 
-export type RoleRef = Pick<Role, 'id' | 'slug' | 'name' | 'rank'>;
-
 export function roleView(r: Role) {
   return { id: r.id, slug: r.slug, name: r.name, rank: r.rank, createdAt: r.created_at.toISOString() };
 }
-
-export type UserWithRole = User & { role: RoleRef | null };
 
 export function userView(u: UserWithRole) {
   return {
@@ -44,15 +43,6 @@ export function userView(u: UserWithRole) {
   };
 }
 
-export interface ApiKeyRow {
-  id: string;
-  name: string;
-  user_id: string;
-  user_email: string;
-  created_at: Date;
-  revoked_at: Date | null;
-}
-
 export function apiKeyView(k: ApiKeyRow, currentKeyId?: string) {
   return {
     id: k.id,
@@ -64,14 +54,10 @@ export function apiKeyView(k: ApiKeyRow, currentKeyId?: string) {
   };
 }
 
-export interface CompatCredentialRow {
-  id: string;
-  kind: string;
-  lookup: string;
-  user_id: string | null;
-  expires_at: Date | null;
-  revoked_at: Date | null;
-  created_at: Date;
+/** A key just made: its secret, this once, and no `current` (the request was not made with it). */
+export function issuedApiKeyView(k: ApiKeyRow & { secret: string }) {
+  const { current: _current, ...view } = apiKeyView(k);
+  return { ...view, secret: k.secret };
 }
 
 /** Kinds whose `lookup` is an identifier the client sends in the clear (the rest store a token's hash there). */

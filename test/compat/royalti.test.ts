@@ -56,12 +56,10 @@ async function expectRoyaltiRefusal(response: Response, status: number): Promise
 
 /** The workflow provisions the invitee's user record first; wait until the invitation points at it. */
 async function inviteeUserOf(invitationId: string): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    const row = await stack.db.selectFrom('invitations').select('invitee_user_id').where('id', '=', invitationId).executeTakeFirstOrThrow();
-    if (row.invitee_user_id) return row.invitee_user_id;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`invitation ${invitationId} never got its user record`);
+  const userOf = async () =>
+    (await stack.db.selectFrom('invitations').select('invitee_user_id').where('id', '=', invitationId).executeTakeFirstOrThrow()).invitee_user_id;
+  await expect.poll(userOf, { timeout: 10_000, interval: 50, message: `invitation ${invitationId} never got its user record` }).toBeTruthy();
+  return (await userOf())!;
 }
 
 describe('Royalti POST /auth/invite', () => {

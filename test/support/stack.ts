@@ -7,7 +7,7 @@ import type { Db } from '../../src/db/connect';
 import { type MailCatcher, startMailCatcher } from '../../src/main/dev/mail-catcher';
 import { freePort } from '../../src/main/dev/processes';
 import type { InvitationDeps, ResendLimits } from '../../src/invitations/deps';
-import { createLogger } from '../../src/lib/log';
+import { createLogger, type Logger, type LogLevel } from '../../src/lib/log';
 import { apiDeps, closeServer, invitationDeps, listen, runWorker, type RunningWorker } from '../../src/main/wiring';
 import { quietRuntime } from '../../src/main/worker';
 import { tokenKeyRing } from '../../src/lib/token-keys';
@@ -32,6 +32,7 @@ export interface Stack {
  * server, a worker on the file's own task queue, and the Koa app listening on a free port.
  */
 export interface StackOptions {
+  log?: Logger;
   resendLimits?: ResendLimits;
   limits?: { writesPerMinute: number; loginsPerMinute: number };
 }
@@ -41,7 +42,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const mail = await startMailCatcher();
   const address = inject('temporalAddress');
   const taskQueue = `usher-test-${randomBytes(4).toString('hex')}`;
-  const log = createLogger('silent');
+  // USHER_TEST_LOG=debug shows the stack's own log lines when a test needs explaining.
+  const log = options.log ?? createLogger((process.env.USHER_TEST_LOG as LogLevel | undefined) ?? 'silent');
   const workflowBundle = { code: await readFile(inject('workflowBundlePath'), 'utf8') };
 
   const connection = await Connection.connect({ address });

@@ -1,14 +1,16 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { CompatPrincipal } from '../../db/compat-credentials';
-import { verifyIdentifierSecret } from '../../db/compat-credentials';
 import { findUserByEmail } from '../../db/users';
-import { problems, UsherError } from '../../lib/errors';
+import { UsherError } from '../../lib/errors';
 import { createInvitation } from '../../invitations/create-invitation';
 import { emailAddress } from '../../lib/email-address';
 import type { InvitationDeps } from '../../invitations/deps';
 import { readRawBody } from '../../http/body';
+import { seedRoutes } from '../adapter';
+import { jsonOf } from '../body';
+import { authenticate } from './auth';
+import { refuse } from './errors';
 
 /**
  * Mendix AppCloud Invite API, call `SendInvite` (API version 1), served as `POST /api/1/invite` with the five
@@ -38,18 +40,16 @@ const sendInviteParams = z.object(
 );
 
 export function mendixRoutes(deps: InvitationDeps): Router {
-  const router = new Router();
-  for (const path of MENDIX_PATHS) {
-    router.post(path, mendixErrors(deps, (ctx) => sendInvite(deps, ctx)));
-    router.all(
-      path,
-      mendixErrors(deps, (ctx) => {
-        ctx.set('Allow', 'POST');
-        throw new UsherError('method-not-allowed', `${ctx.method} is not allowed here; send SendInvite as POST`);
-      }),
-    );
-  }
-  return router;
+  return seedRoutes({
+    endpoints: [
+      {
+        paths: MENDIX_PATHS,
+        methods: { POST: (ctx) => sendInvite(deps, ctx) },
+        otherMethods: (ctx) => new UsherError('method-not-allowed', `${ctx.method} is not allowed here; send SendInvite as POST`),
+      },
+    ],
+    refuse: (ctx, err) => refuse(deps, ctx, err),
+  });
 }
 
 async function sendInvite(deps: InvitationDeps, ctx: Context): Promise<void> {
@@ -85,55 +85,9 @@ async function readParams(ctx: Context): Promise<Record<string, unknown>> {
   const raw = await readRawBody(ctx);
   if (raw.trim() === '') throw new UsherError('invalid-request', 'send the SendInvite parameters in the request body');
   if (ctx.is('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(raw));
-  if (!ctx.is('application/json', '+json')) {
-    throw new UsherError('unsupported-media-type', 'send the SendInvite parameters as application/json or application/x-www-form-urlencoded');
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (err) {
-    throw new UsherError('malformed-json', `the request body is not valid JSON: ${(err as Error).message}`);
-  }
+  const value = jsonOf(ctx, raw, 'send the SendInvite parameters as application/json or application/x-www-form-urlencoded');
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new UsherError('invalid-request', 'send the SendInvite parameters as a JSON object');
   }
   return value as Record<string, unknown>;
-}
-
-/** EnvironmentUUID + EnvironmentPassword; a missing or wrong pair is 401 without saying which part was wrong. */
-async function authenticate(deps: InvitationDeps, params: Record<string, unknown>): Promise<CompatPrincipal> {
-  const { EnvironmentUUID: uuid, EnvironmentPassword: password } = params;
-  if (typeof uuid !== 'string' || typeof password !== 'string' || uuid.trim() === '' || password === '') {
-    throw new UsherError('unauthorized', 'EnvironmentUUID and EnvironmentPassword are required');
-  }
-  const principal = await verifyIdentifierSecret(deps.db, 'mendix-environment', uuid.trim(), password);
-  if (!principal) throw new UsherError('unauthorized', 'EnvironmentUUID or EnvironmentPassword is not valid');
-  return principal;
-}
-
-/** The parameter names a Mendix client knows, for the command fields createInvitation names in its refusals. */
-const mendixField: Record<string, string> = { role: 'RoleUUID' };
-
-/** Every refusal as `{code, message, requestId}` (plus `field` where one parameter is at fault), never problem+json. */
-function mendixErrors(deps: InvitationDeps, handler: (ctx: Context) => Promise<void> | void) {
-  return async (ctx: Context) => {
-    try {
-      await handler(ctx);
-    } catch (err) {
-      const error = err instanceof UsherError ? err : unexpected(deps, ctx, err);
-      const field = typeof error.extra.field === 'string' ? (mendixField[error.extra.field] ?? error.extra.field) : undefined;
-      let message = error.message;
-      if (field === 'RoleUUID' && error.code === 'invalid-request' && message.startsWith('unknown role')) {
-        message = 'RoleUUID is not a user role of this app';
-      }
-      ctx.status = problems[error.code].status;
-      ctx.type = 'application/json';
-      ctx.body = { code: error.code, message, ...(field ? { field } : {}), requestId: ctx.state.requestId };
-    }
-  };
-}
-
-function unexpected(deps: InvitationDeps, ctx: Context, err: unknown): UsherError {
-  deps.log.error('unhandled error', { requestId: ctx.state.requestId, path: ctx.path, error: err instanceof Error ? err.stack : String(err) });
-  return new UsherError('internal', 'an unexpected error occurred; it has been logged');
 }

@@ -1,6 +1,10 @@
 import { type CompatPrincipal, tenantsWithLiveCredential, verifyIdentifierSecret, verifyToken } from '../../db/compat-credentials';
 import type { Db } from '../../db/connect';
+import type { Tenant } from '../../db/database';
+import type { InvitationDeps } from '../../invitations/deps';
 import { sha256 } from '../../lib/crypto';
+import { QuickbaseError } from './errors';
+import type { Params } from './request';
 
 /** A user credential as a Quickbase request presents it. */
 export type Presented =
@@ -13,7 +17,7 @@ const lookupOf = (presented: Presented): string =>
   presented.kind === 'quickbase-password' ? presented.username.toLowerCase() : sha256(presented.token);
 
 /** The credential, if it is live in this tenant. */
-export async function verifyIn(db: Db, presented: Presented, tenantId: string, now: Date): Promise<CompatPrincipal | undefined> {
+async function verifyIn(db: Db, presented: Presented, tenantId: string, now: Date): Promise<CompatPrincipal | undefined> {
   if (presented.kind === 'quickbase-password') {
     return verifyIdentifierSecret(db, presented.kind, presented.username.toLowerCase(), presented.password, { tenantId, now });
   }
@@ -33,4 +37,53 @@ export async function tenantsAccepting(db: Db, presented: Presented, now: Date, 
     if (principal) found.push(principal);
   }
   return found;
+}
+
+/**
+ * Who is calling: a user token, a ticket, or username + password, in that order of precedence. A credential that is
+ * good only for another application is "insufficient permissions" (the user exists but may not use this app).
+ */
+export async function signIn(deps: InvitationDeps, tenant: Tenant, params: Params): Promise<{ principal: CompatPrincipal; presented: Presented }> {
+  const presented = presentedCredential(params);
+  if (!presented) throw new QuickbaseError(22, 'authenticate with a ticket, a usertoken, or username and password');
+  const now = deps.clock();
+  const principal = await verifyIn(deps.db, presented, tenant.id, now);
+  if (!principal) {
+    if ((await tenantsAccepting(deps.db, presented, now, { except: tenant.id })).length > 0) {
+      throw new QuickbaseError(3, 'you do not have access to this application');
+    }
+    throw refusedCredential(presented);
+  }
+  if (!principal.userId) throw new QuickbaseError(3, 'this credential does not act for a user of this application');
+  return { principal, presented };
+}
+
+export function presentedCredential(params: Params): Presented | undefined {
+  const usertoken = params.one('usertoken')?.trim();
+  if (usertoken) return { kind: 'quickbase-user-token', token: usertoken };
+  const ticket = params.one('ticket')?.trim();
+  if (ticket) return { kind: 'quickbase-ticket', token: ticket };
+  const username = params.one('username')?.trim();
+  if (username) return { kind: 'quickbase-password', username, password: params.one('password') ?? '' };
+  return undefined;
+}
+
+export function refusedCredential(presented: Presented): QuickbaseError {
+  if (presented.kind === 'quickbase-password') return new QuickbaseError(20, 'no user account matches this username and password');
+  if (presented.kind === 'quickbase-user-token') return new QuickbaseError(4, 'the user token is invalid, inactive or revoked');
+  return new QuickbaseError(4, 'your ticket has expired or is invalid; call API_Authenticate again');
+}
+
+/**
+ * Application tokens, where the app requires them. As in Quickbase, a request authenticated by a user token needs
+ * none (user tokens carry their own app assignment); tickets and username/password do. When the app does not require
+ * one, a supplied token is ignored.
+ */
+export async function checkAppToken(deps: InvitationDeps, tenant: Tenant, presented: Presented, params: Params): Promise<void> {
+  if (!tenant.quickbase_requires_app_token || presented.kind === 'quickbase-user-token') return;
+  const apptoken = params.one('apptoken')?.trim();
+  if (!apptoken) throw new QuickbaseError(24, 'this application requires an application token (apptoken)');
+  if (!(await verifyToken(deps.db, 'quickbase-app-token', apptoken, { tenantId: tenant.id, now: deps.clock() }))) {
+    throw new QuickbaseError(24, 'the application token is not valid for this application');
+  }
 }

@@ -1,4 +1,7 @@
-import type { ProblemCode } from '../../lib/errors';
+import type { Context } from 'koa';
+import type { InvitationDeps } from '../../invitations/deps';
+import { type ProblemCode, UsherError } from '../../lib/errors';
+import { unexpected } from '../adapter';
 
 /**
  * The Quickbase error codes this adapter answers with, and their `errtext` as Quickbase's "Error codes" appendix
@@ -46,7 +49,7 @@ export class QuickbaseError extends Error {
  * createInvitation; this only picks the nearest Quickbase code. Unlisted codes cannot come out of API_SendInvitation
  * (it sends no role, redirect or idempotency key) and fall through to 1, Unknown error.
  */
-export const fromUsherError: Partial<Record<ProblemCode, Exclude<QuickbaseErrorCode, 0>>> = {
+const fromUsherError: Partial<Record<ProblemCode, Exclude<QuickbaseErrorCode, 0>>> = {
   'already-member': 113,
   'open-invitation-exists': 111,
   'inviter-not-allowed': 3,
@@ -56,3 +59,13 @@ export const fromUsherError: Partial<Record<ProblemCode, Exclude<QuickbaseErrorC
   'payload-too-large': 2,
   'temporal-unavailable': 100,
 };
+
+/** Any error as the Quickbase code a client switches on; an unmapped refusal is errcode 1 with its own words. */
+export function asQuickbaseError(deps: InvitationDeps, ctx: Context, err: unknown): QuickbaseError {
+  if (err instanceof QuickbaseError) return err;
+  if (!(err instanceof UsherError)) return new QuickbaseError(1, `${unexpected(deps, ctx, err).message} (request ${ctx.state.requestId})`);
+  const errcode = fromUsherError[err.code];
+  if (errcode) return new QuickbaseError(errcode, err.message);
+  deps.log.warn('quickbase: unmapped refusal', { requestId: ctx.state.requestId, code: err.code, detail: err.message });
+  return new QuickbaseError(1, err.message);
+}

@@ -1,16 +1,18 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { CompatPrincipal } from '../../db/compat-credentials';
-import { verifyIdentifierSecret } from '../../db/compat-credentials';
 import type { User } from '../../db/database';
 import { findTenant } from '../../db/tenants';
 import { findUserByExternalId, findUserById } from '../../db/users';
-import { problems, UsherError } from '../../lib/errors';
+import { UsherError } from '../../lib/errors';
 import { createInvitation } from '../../invitations/create-invitation';
 import { emailAddress } from '../../lib/email-address';
 import type { InvitationDeps } from '../../invitations/deps';
 import { readRawBody } from '../../http/body';
+import { seedRoutes } from '../adapter';
+import { jsonOf } from '../body';
+import { authenticate } from './auth';
+import { refuse } from './errors';
 
 /**
  * SAP Cloud Identity Services invitation REST API: `POST /cps/invite/` with a JSON body.
@@ -26,7 +28,6 @@ import { readRawBody } from '../../http/body';
  */
 export const SAP_PATHS = ['/cps/invite/', '/cps/invite'] as const;
 export const SAP_ORIGIN = 'sap';
-const REALM = 'Usher (SAP Cloud Identity Services invitation API)';
 
 /** XX, xx, xx-XX or xx_XX; anything else is not refused but means English, as SAP documents. */
 const SAP_LANGUAGE = /^[A-Za-z]{2}(?:[-_][A-Za-z]{2})?$/;
@@ -58,18 +59,16 @@ const sapInviteBody = z.object(
 type SapInviteBody = z.infer<typeof sapInviteBody>;
 
 export function sapRoutes(deps: InvitationDeps): Router {
-  const router = new Router();
-  for (const path of SAP_PATHS) {
-    router.post(path, sapErrors(deps, (ctx) => invite(deps, ctx)));
-    router.all(
-      path,
-      sapErrors(deps, (ctx) => {
-        ctx.set('Allow', 'POST');
-        throw new UsherError('method-not-allowed', `${ctx.method} is not allowed here; send POST with a JSON body`);
-      }),
-    );
-  }
-  return router;
+  return seedRoutes({
+    endpoints: [
+      {
+        paths: SAP_PATHS,
+        methods: { POST: (ctx) => invite(deps, ctx) },
+        otherMethods: (ctx) => new UsherError('method-not-allowed', `${ctx.method} is not allowed here; send POST with a JSON body`),
+      },
+    ],
+    refuse: (ctx, err) => refuse(deps, ctx, err),
+  });
 }
 
 async function invite(deps: InvitationDeps, ctx: Context): Promise<void> {
@@ -118,30 +117,11 @@ async function invite(deps: InvitationDeps, ctx: Context): Promise<void> {
   ctx.body = { id: created.invitation.id, status: created.invitation.status };
 }
 
-/** HTTP Basic with the client id and secret; anything else is 401 without saying which part was wrong. */
-async function authenticate(deps: InvitationDeps, ctx: Context): Promise<CompatPrincipal> {
-  const match = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(ctx.get('authorization'));
-  if (!match) throw new UsherError('unauthorized', 'send the client id and secret with HTTP Basic authentication');
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  const principal =
-    colon > 0 ? await verifyIdentifierSecret(deps.db, 'sap-client', decoded.slice(0, colon), decoded.slice(colon + 1)) : undefined;
-  if (!principal) throw new UsherError('unauthorized', 'the client id or secret is not valid');
-  return principal;
-}
-
 /** SAP documents JSON only: an empty body is 400, another media type 415, broken JSON 400. */
 async function readSapJson(ctx: Context): Promise<SapInviteBody> {
   const raw = await readRawBody(ctx);
   if (raw.trim() === '') throw new UsherError('invalid-request', 'the request body must be a JSON object');
-  if (!ctx.is('application/json', '+json')) throw new UsherError('unsupported-media-type', 'send the invitation as application/json');
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (err) {
-    throw new UsherError('malformed-json', `the request body is not valid JSON: ${(err as Error).message}`);
-  }
-  const result = sapInviteBody.safeParse(value);
+  const result = sapInviteBody.safeParse(jsonOf(ctx, raw, 'send the invitation as application/json'));
   if (result.success) return result.data;
   const errors = result.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
   const first = errors[0]!;
@@ -166,38 +146,4 @@ async function findInviteeByUserId(deps: InvitationDeps, tenantId: string, userI
 
 function languageOf(body: SapInviteBody): string | undefined {
   return body.language && SAP_LANGUAGE.test(body.language) ? body.language : undefined;
-}
-
-/** The field names a client of SAP knows, for the command fields createInvitation names in its refusals. */
-const sapField: Record<string, string> = { redirectUrl: 'targetUrl', linkBaseUrl: 'sourceUrl' };
-
-/** Every refusal in SAP's shape: JSON `{status, code, message, requestId}`, never problem+json. */
-function sapErrors(deps: InvitationDeps, handler: (ctx: Context) => Promise<void> | void) {
-  return async (ctx: Context) => {
-    try {
-      await handler(ctx);
-    } catch (err) {
-      const error = err instanceof UsherError ? err : unexpected(deps, ctx, err);
-      const status = problems[error.code].status;
-      const field = typeof error.extra.field === 'string' ? (sapField[error.extra.field] ?? error.extra.field) : undefined;
-      let message = error.message;
-      if (error.code === 'redirect-not-allowed' && field) message = message.replace(/^\w+ host/, `${field} host`);
-      ctx.status = status;
-      if (status === 401) ctx.set('WWW-Authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
-      ctx.type = 'application/json';
-      ctx.body = {
-        status,
-        code: error.code,
-        message,
-        ...(field ? { field } : {}),
-        ...(typeof error.extra.invitationId === 'string' ? { invitationId: error.extra.invitationId } : {}),
-        requestId: ctx.state.requestId,
-      };
-    }
-  };
-}
-
-function unexpected(deps: InvitationDeps, ctx: Context, err: unknown): UsherError {
-  deps.log.error('unhandled error', { requestId: ctx.state.requestId, path: ctx.path, error: err instanceof Error ? err.stack : String(err) });
-  return new UsherError('internal', 'an unexpected error occurred; it has been logged');
 }

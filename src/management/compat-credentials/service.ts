@@ -1,22 +1,21 @@
+import { recordAudit } from '../../db/audit';
+import { type CompatCredentialRow, lockCredential, markCredentialRevoked } from '../../db/compat-credential-admin';
+import { type CredentialRow, upsertCredential } from '../../db/compat-credentials';
+import type { Db } from '../../db/connect';
+import { updateTenantRow } from '../../db/tenants';
+import { findUserById } from '../../db/users';
+import { hashSecret, newSecret, sha256 } from '../../lib/crypto';
+import { UsherError } from '../../lib/errors';
+import { newId } from '../../lib/ids';
+import { lockTenant } from '../access';
+import { invalidField } from '../problems';
 import type { CreateCompatCredentialBody } from './schemas';
-import { recordAudit } from '../db/audit';
-import type { Db } from '../db/connect';
-import { type CredentialRow, upsertCredential } from '../db/compat-credentials';
-import { UsherError } from '../lib/errors';
-import { newId } from '../lib/ids';
-import { hashSecret, sha256 } from '../lib/crypto';
-import { newSecret } from '../lib/crypto';
-import { lockTenant } from './access';
-import { invalidField } from './problems';
-import type { CompatCredentialRow } from './views';
 
 export interface IssuedCredential {
   credential: CompatCredentialRow;
   /** Shown once: only hashes are stored. */
   secrets: Record<string, string>;
 }
-
-const rowColumns = ['id', 'kind', 'lookup', 'user_id', 'expires_at', 'revoked_at', 'created_at'] as const;
 
 /** Stores one credential through the shared upsert; only the columns a view may show leave this module. */
 async function store(db: Db, input: CredentialRow): Promise<CompatCredentialRow> {
@@ -42,7 +41,7 @@ export async function issueCompatCredential(
     const tenant = await lockTenant(tx, tenantId);
     let userId: string | null = null;
     if (body.kind !== 'quickbase-app-token') {
-      const user = await tx.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', '=', body.userId ?? by.userId).executeTakeFirst();
+      const user = await findUserById(tx, tenantId, body.userId ?? by.userId);
       if (!user) throw invalidField('userId', 'no such user in this tenant');
       userId = user.id;
     }
@@ -53,7 +52,7 @@ export async function issueCompatCredential(
         let uuid = tenant.mendix_environment_uuid;
         if (!uuid) {
           uuid = newId();
-          await tx.updateTable('tenants').set({ mendix_environment_uuid: uuid }).where('id', '=', tenantId).execute();
+          await updateTenantRow(tx, tenantId, { mendix_environment_uuid: uuid });
         }
         const password = newSecret(18);
         const credential = await store(tx, { tenantId, kind: body.kind, lookup: uuid, secretHash: hashSecret(password, 'generated'), userId });
@@ -96,23 +95,13 @@ export async function issueCompatCredential(
   });
 }
 
-export async function listCompatCredentials(db: Db, tenantId: string): Promise<CompatCredentialRow[]> {
-  return db
-    .selectFrom('compat_credentials')
-    .select([...rowColumns])
-    .where('tenant_id', '=', tenantId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .execute();
-}
-
 /** Revokes: the seed API refuses it from the next request on. Revoking twice changes nothing. */
 export async function revokeCompatCredential(db: Db, tenantId: string, id: string, actor: string): Promise<void> {
   await db.transaction().execute(async (tx) => {
-    const row = await tx.selectFrom('compat_credentials').select(['id', 'kind', 'revoked_at']).where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+    const row = await lockCredential(tx, tenantId, id);
     if (!row) throw new UsherError('not-found', 'no such credential');
     if (row.revoked_at) return;
-    await tx.updateTable('compat_credentials').set({ revoked_at: new Date() }).where('id', '=', row.id).execute();
+    await markCredentialRevoked(tx, row.id);
     await recordAudit(tx, { tenantId, invitationId: null, actor, action: 'compat-credential.revoked', data: { credentialId: row.id, kind: row.kind } });
   });
 }

@@ -1,16 +1,17 @@
-import { sql, type Updateable } from 'kysely';
+import { recordAudit } from '../../db/audit';
+import { revokeMendixEnvironmentCredentials } from '../../db/compat-credential-admin';
+import type { Db } from '../../db/connect';
+import type { Tenant } from '../../db/database';
+import { setMemberRole } from '../../db/memberships';
+import { findRoleBySlug, insertRoles } from '../../db/roles';
+import { findTenant, insertTenant, type TenantChanges, updateTenantRow } from '../../db/tenants';
+import { insertUser, type UserWithRole } from '../../db/users';
+import { UsherError } from '../../lib/errors';
+import { lockTenant } from '../access';
+import { issueApiKey, type IssuedApiKey } from '../api-keys/service';
+import { invalidField, mapConflicts } from '../problems';
+import { DEFAULT_ROLES, type RoleInput } from '../roles/service';
 import type { TenantSettingsInput, UpdateTenantBody } from './schemas';
-import { recordAudit } from '../db/audit';
-import type { Db } from '../db/connect';
-import type { Tenant, TenantsTable } from '../db/database';
-import { UsherError } from '../lib/errors';
-import { canonicalEmail } from '../lib/email-address';
-import { newId } from '../lib/ids';
-import { lockTenant } from './access';
-import { issueApiKey, type IssuedApiKey } from './api-keys';
-import { invalidField, mapConflicts } from './problems';
-import { DEFAULT_ROLES, insertRoles, type RoleInput } from './roles';
-import type { UserWithRole } from './views';
 
 /** The database's own defaults (migration 0001), needed to check settings a request leaves out. */
 const DEFAULT_TTL_DAYS = 14;
@@ -30,9 +31,9 @@ const columnOf = {
   akanaRequiresCsrf: 'akana_requires_csrf',
   royaltiWorkspaceId: 'royalti_workspace_id',
   royaltiJwtKey: 'royalti_jwt_key',
-} as const satisfies Record<keyof UpdateTenantBody, keyof TenantsTable>;
+} as const satisfies Record<keyof UpdateTenantBody, keyof TenantChanges>;
 
-function toColumns(settings: UpdateTenantBody): Updateable<TenantsTable> {
+function toColumns(settings: UpdateTenantBody): TenantChanges {
   const out: Record<string, unknown> = {};
   for (const [field, column] of Object.entries(columnOf)) {
     let value = settings[field as keyof UpdateTenantBody];
@@ -42,7 +43,7 @@ function toColumns(settings: UpdateTenantBody): Updateable<TenantsTable> {
     if (field === 'mendixEnvironmentUuid' && typeof value === 'string') value = value.toLowerCase();
     out[column] = value;
   }
-  return out as Updateable<TenantsTable>;
+  return out as TenantChanges;
 }
 
 /** Reminders come before expiry: each reminder day below the (new or current) TTL. */
@@ -58,17 +59,9 @@ function checkTimings(ttl: number, reminderDays: readonly number[], reminderDays
 }
 
 export async function getTenant(db: Db, tenantId: string): Promise<Tenant> {
-  const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst();
+  const tenant = await findTenant(db, tenantId);
   if (!tenant) throw new UsherError('not-found', 'no such tenant');
   return tenant;
-}
-
-/** Newest first, continuing after (created_at, id). */
-export async function listTenants(db: Db, q: { limit: number; after?: { createdAt: Date; id: string }; slug?: string }): Promise<Tenant[]> {
-  let query = db.selectFrom('tenants').selectAll();
-  if (q.slug) query = query.where('slug', '=', q.slug);
-  if (q.after) query = query.where(sql<boolean>`(created_at, id) < (${q.after.createdAt}, ${q.after.id})`);
-  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
 }
 
 export interface CreateTenantInput {
@@ -104,28 +97,11 @@ export async function createTenant(db: Db, input: CreateTenantInput): Promise<Cr
   return mapConflicts(
     () =>
       db.transaction().execute(async (tx) => {
-        const tenant = await tx
-          .insertInto('tenants')
-          .values({ id: newId(), slug: input.slug, name: input.name, ...toColumns({ ...settings, defaultRoleSlug }) })
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        const tenant = await insertTenant(tx, { slug: input.slug, name: input.name, columns: toColumns({ ...settings, defaultRoleSlug }) });
         const created = await insertRoles(tx, tenant.id, roles);
         const role = created.find((r) => r.slug === ownerRole.slug)!;
-        const user = await tx
-          .insertInto('users')
-          .values({
-            id: newId(),
-            tenant_id: tenant.id,
-            email: input.owner.email.trim(),
-            email_canonical: canonicalEmail(input.owner.email),
-            first_name: input.owner.firstName ?? null,
-            last_name: input.owner.lastName ?? null,
-            display_name: null,
-            external_id: null,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await tx.insertInto('memberships').values({ tenant_id: tenant.id, user_id: user.id, role_id: role.id, invitation_id: null }).execute();
+        const user = await insertUser(tx, { tenantId: tenant.id, email: input.owner.email, firstName: input.owner.firstName, lastName: input.owner.lastName });
+        await setMemberRole(tx, { tenantId: tenant.id, userId: user.id, roleId: role.id });
         await recordAudit(tx, {
           tenantId: tenant.id,
           invitationId: null,
@@ -154,21 +130,14 @@ export async function updateTenant(db: Db, tenantId: string, patch: UpdateTenant
       const current = await lockTenant(tx, tenantId);
       checkTimings(patch.defaultTtlDays ?? current.default_ttl_days, patch.reminderDays ?? current.reminder_days, patch.reminderDays !== undefined);
       if (patch.defaultRoleSlug !== undefined) {
-        const role = await tx.selectFrom('roles').select('id').where('tenant_id', '=', tenantId).where('slug', '=', patch.defaultRoleSlug).executeTakeFirst();
+        const role = await findRoleBySlug(tx, tenantId, patch.defaultRoleSlug);
         if (!role) throw invalidField('defaultRoleSlug', `no role ${patch.defaultRoleSlug} in this tenant`);
       }
       const columns = toColumns(patch);
       if (Object.keys(columns).length === 0) return current;
-      const updated = await tx.updateTable('tenants').set(columns).where('id', '=', tenantId).returningAll().executeTakeFirstOrThrow();
+      const updated = await updateTenantRow(tx, tenantId, columns);
       if (patch.mendixEnvironmentUuid !== undefined && current.mendix_environment_uuid && updated.mendix_environment_uuid !== current.mendix_environment_uuid) {
-        await tx
-          .updateTable('compat_credentials')
-          .set({ revoked_at: new Date() })
-          .where('tenant_id', '=', tenantId)
-          .where('kind', '=', 'mendix-environment')
-          .where('lookup', '=', current.mendix_environment_uuid)
-          .where('revoked_at', 'is', null)
-          .execute();
+        await revokeMendixEnvironmentCredentials(tx, tenantId, current.mendix_environment_uuid);
       }
       await recordAudit(tx, { tenantId, invitationId: null, actor, action: 'tenant.updated', data: { fields: Object.keys(patch) } });
       return updated;

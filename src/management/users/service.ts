@@ -1,13 +1,11 @@
-import { sql } from 'kysely';
-import { recordAudit } from '../db/audit';
-import type { Db } from '../db/connect';
-import { UsherError } from '../lib/errors';
-import { canonicalEmail } from '../lib/email-address';
-import { newId } from '../lib/ids';
-import { assertTopRankHeld, lockTenant } from './access';
-import { conflict, forbidden, invalidField, mapConflicts } from './problems';
-import type { Actor } from './roles';
-import type { UserWithRole } from './views';
+import { recordAudit } from '../../db/audit';
+import type { Db } from '../../db/connect';
+import { deleteMembership, setMemberRole } from '../../db/memberships';
+import { findRoleBySlug } from '../../db/roles';
+import { findUserWithRole, insertUser, isExternalIdTaken, updateUserRow, type UserWithRole } from '../../db/users';
+import { UsherError } from '../../lib/errors';
+import { type Actor, assertTopRankHeld, lockTenant } from '../access';
+import { conflict, forbidden, invalidField, mapConflicts } from '../problems';
 
 export interface UserFields {
   firstName?: string | null;
@@ -16,47 +14,15 @@ export interface UserFields {
   externalId?: string | null;
 }
 
-function usersWithRoles(db: Db, tenantId: string) {
-  return db
-    .selectFrom('users')
-    .leftJoin('memberships', (join) => join.onRef('memberships.user_id', '=', 'users.id').onRef('memberships.tenant_id', '=', 'users.tenant_id'))
-    .leftJoin('roles', 'roles.id', 'memberships.role_id')
-    .selectAll('users')
-    .select(['roles.id as role_id', 'roles.slug as role_slug', 'roles.name as role_name', 'roles.rank as role_rank'])
-    .where('users.tenant_id', '=', tenantId);
-}
-
-type JoinedRow = Awaited<ReturnType<ReturnType<typeof usersWithRoles>['executeTakeFirstOrThrow']>>;
-
-function withRole(row: JoinedRow): UserWithRole {
-  const { role_id, role_slug, role_name, role_rank, ...user } = row;
-  return { ...user, role: role_id ? { id: role_id, slug: role_slug!, name: role_name!, rank: role_rank! } : null };
-}
-
 export async function getUser(db: Db, tenantId: string, id: string): Promise<UserWithRole> {
-  const row = await usersWithRoles(db, tenantId).where('users.id', '=', id).executeTakeFirst();
-  if (!row) throw new UsherError('not-found', 'no such user');
-  return withRole(row);
-}
-
-/** Newest first, continuing after (created_at, id). */
-export async function listUsers(
-  db: Db,
-  tenantId: string,
-  q: { limit: number; after?: { createdAt: Date; id: string }; email?: string },
-): Promise<UserWithRole[]> {
-  let query = usersWithRoles(db, tenantId);
-  if (q.email) query = query.where('users.email_canonical', '=', canonicalEmail(q.email));
-  if (q.after) query = query.where(sql<boolean>`(users.created_at, users.id) < (${q.after.createdAt}, ${q.after.id})`);
-  const rows = await query.orderBy('users.created_at', 'desc').orderBy('users.id', 'desc').limit(q.limit).execute();
-  return rows.map(withRole);
+  const user = await findUserWithRole(db, tenantId, id);
+  if (!user) throw new UsherError('not-found', 'no such user');
+  return user;
 }
 
 async function assertExternalIdFree(db: Db, tenantId: string, externalId: string | null | undefined, exceptUserId?: string): Promise<void> {
   if (!externalId) return;
-  let query = db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('external_id', '=', externalId);
-  if (exceptUserId) query = query.where('id', '!=', exceptUserId);
-  if (await query.executeTakeFirst()) {
+  if (await isExternalIdTaken(db, tenantId, externalId, exceptUserId)) {
     throw conflict('externalId: another user in this tenant has this externalId', { errors: [{ path: 'externalId', message: 'already taken' }] });
   }
 }
@@ -67,20 +33,7 @@ export async function createUser(db: Db, tenantId: string, input: UserFields & {
     db.transaction().execute(async (tx) => {
       await lockTenant(tx, tenantId);
       await assertExternalIdFree(tx, tenantId, input.externalId);
-      const user = await tx
-        .insertInto('users')
-        .values({
-          id: newId(),
-          tenant_id: tenantId,
-          email: input.email.trim(),
-          email_canonical: canonicalEmail(input.email),
-          first_name: input.firstName ?? null,
-          last_name: input.lastName ?? null,
-          display_name: input.displayName ?? null,
-          external_id: input.externalId ?? null,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const user = await insertUser(tx, { tenantId, ...input });
       await recordAudit(tx, { tenantId, invitationId: null, actor: by.actor, action: 'user.created', data: { userId: user.id, email: user.email } });
       return { ...user, role: null };
     }),
@@ -100,7 +53,7 @@ export async function updateUser(db: Db, tenantId: string, id: string, patch: Us
     };
     const changes = Object.fromEntries(Object.entries(columns).filter(([, v]) => v !== undefined));
     if (Object.keys(changes).length === 0) return user;
-    await tx.updateTable('users').set(changes).where('id', '=', user.id).execute();
+    await updateUserRow(tx, user.id, changes);
     await recordAudit(tx, { tenantId, invitationId: null, actor: by.actor, action: 'user.updated', data: { userId: user.id, fields: Object.keys(patch) } });
     return getUser(tx, tenantId, id);
   });
@@ -120,15 +73,11 @@ export async function setMembership(
   return db.transaction().execute(async (tx) => {
     await lockTenant(tx, tenantId);
     const user = await getUser(tx, tenantId, userId);
-    const role = await tx.selectFrom('roles').selectAll().where('tenant_id', '=', tenantId).where('slug', '=', roleSlug).executeTakeFirst();
+    const role = await findRoleBySlug(tx, tenantId, roleSlug);
     if (!role) throw invalidField('role', `no role ${roleSlug} in this tenant`);
     if (by.rank !== undefined && role.rank > by.rank) throw forbidden(`role ${role.slug} outranks your own`);
     if (user.role?.id === role.id) return { user, created: false };
-    await tx
-      .insertInto('memberships')
-      .values({ tenant_id: tenantId, user_id: user.id, role_id: role.id, invitation_id: null })
-      .onConflict((oc) => oc.columns(['tenant_id', 'user_id']).doUpdateSet({ role_id: role.id }))
-      .execute();
+    await setMemberRole(tx, { tenantId, userId: user.id, roleId: role.id });
     await assertTopRankHeld(tx, tenantId);
     await recordAudit(tx, {
       tenantId,
@@ -148,7 +97,7 @@ export async function removeMembership(db: Db, tenantId: string, userId: string,
     const user = await getUser(tx, tenantId, userId);
     if (!user.role) throw new UsherError('not-found', 'this user is not a member');
     if (by.rank !== undefined && user.role.rank > by.rank) throw forbidden('this member outranks you');
-    await tx.deleteFrom('memberships').where('tenant_id', '=', tenantId).where('user_id', '=', user.id).execute();
+    await deleteMembership(tx, tenantId, user.id);
     await assertTopRankHeld(tx, tenantId);
     await recordAudit(tx, { tenantId, invitationId: null, actor: by.actor, action: 'membership.removed', data: { userId: user.id, role: user.role.slug } });
   });

@@ -1,21 +1,17 @@
-import { recordAudit } from '../db/audit';
-import type { Db } from '../db/connect';
-import type { Role } from '../db/database';
-import { UsherError } from '../lib/errors';
-import { newId } from '../lib/ids';
-import { assertTopRankHeld, lockTenant, managerIds } from './access';
-import { conflict, forbidden, mapConflicts } from './problems';
+import { recordAudit } from '../../db/audit';
+import type { Db } from '../../db/connect';
+import type { Role } from '../../db/database';
+import { topRankHolderIds } from '../../db/memberships';
+import { countRoleUses, deleteRoleRow, findRoleById, insertRoles, type RoleChanges, updateRoleRow } from '../../db/roles';
+import { updateTenantRow } from '../../db/tenants';
+import { UsherError } from '../../lib/errors';
+import { type Actor, assertTopRankHeld, lockTenant } from '../access';
+import { conflict, forbidden, mapConflicts } from '../problems';
 
 export interface RoleInput {
   slug: string;
   name: string;
   rank: number;
-}
-
-/** Who is acting: for the check that nobody creates or lifts a role above their own rank. Undefined = the operator. */
-export interface Actor {
-  actor: string;
-  rank?: number;
 }
 
 export const DEFAULT_ROLES: readonly RoleInput[] = [
@@ -24,28 +20,14 @@ export const DEFAULT_ROLES: readonly RoleInput[] = [
   { slug: 'member', name: 'Member', rank: 10 },
 ];
 
-export async function listRoles(db: Db, tenantId: string): Promise<Role[]> {
-  return db.selectFrom('roles').selectAll().where('tenant_id', '=', tenantId).orderBy('rank', 'desc').orderBy('slug').execute();
-}
-
 export async function findRole(db: Db, tenantId: string, id: string): Promise<Role> {
-  const role = await db.selectFrom('roles').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  const role = await findRoleById(db, tenantId, id);
   if (!role) throw new UsherError('not-found', 'no such role');
   return role;
 }
 
 function checkRank(rank: number, by: Actor): void {
   if (by.rank !== undefined && rank > by.rank) throw forbidden(`rank ${rank} is above your own role's rank (${by.rank})`);
-}
-
-/** Inserts roles for a tenant (its creation, or one more role). No checks: callers hold the lock and check. */
-export async function insertRoles(db: Db, tenantId: string, roles: readonly RoleInput[]): Promise<Role[]> {
-  if (roles.length === 0) return [];
-  return db
-    .insertInto('roles')
-    .values(roles.map((r) => ({ id: newId(), tenant_id: tenantId, slug: r.slug, name: r.name, rank: r.rank })))
-    .returningAll()
-    .execute();
 }
 
 export async function createRole(db: Db, tenantId: string, input: RoleInput, by: Actor): Promise<Role> {
@@ -71,15 +53,15 @@ export async function updateRole(db: Db, tenantId: string, id: string, patch: Pa
     db.transaction().execute(async (tx) => {
       const tenant = await lockTenant(tx, tenantId);
       const role = await findRole(tx, tenantId, id);
-      const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<RoleInput>;
+      const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as RoleChanges;
       if (Object.keys(changes).length === 0) return role;
-      const managersBefore = await managerIds(tx, tenantId);
-      const updated = await tx.updateTable('roles').set(changes).where('id', '=', role.id).returningAll().executeTakeFirstOrThrow();
+      const managersBefore = await topRankHolderIds(tx, tenantId);
+      const updated = await updateRoleRow(tx, role.id, changes);
       if (changes.slug && tenant.default_role_slug === role.slug) {
-        await tx.updateTable('tenants').set({ default_role_slug: changes.slug }).where('id', '=', tenantId).execute();
+        await updateTenantRow(tx, tenantId, { default_role_slug: changes.slug });
       }
       await assertTopRankHeld(tx, tenantId);
-      const managersAfter = await managerIds(tx, tenantId);
+      const managersAfter = await topRankHolderIds(tx, tenantId);
       if ([...managersBefore].some((id) => !managersAfter.has(id))) {
         throw conflict("this rank would take the right to manage the tenant from this role's members; change their memberships instead");
       }
@@ -97,15 +79,11 @@ export async function deleteRole(db: Db, tenantId: string, id: string, by: Actor
     if (tenant.default_role_slug === role.slug) {
       throw conflict(`role ${role.slug} is the tenant's default role; set another defaultRoleSlug first`);
     }
-    const members = await tx.selectFrom('memberships').select((eb) => eb.fn.countAll<number>().as('n')).where('role_id', '=', role.id).executeTakeFirstOrThrow();
-    const invitations = await tx.selectFrom('invitations').select((eb) => eb.fn.countAll<number>().as('n')).where('role_id', '=', role.id).executeTakeFirstOrThrow();
-    if (Number(members.n) > 0 || Number(invitations.n) > 0) {
-      throw conflict(`role ${role.slug} is in use: held by ${members.n} member(s), named by ${invitations.n} invitation(s)`, {
-        members: Number(members.n),
-        invitations: Number(invitations.n),
-      });
+    const { members, invitations } = await countRoleUses(tx, role.id);
+    if (members > 0 || invitations > 0) {
+      throw conflict(`role ${role.slug} is in use: held by ${members} member(s), named by ${invitations} invitation(s)`, { members, invitations });
     }
-    await tx.deleteFrom('roles').where('id', '=', role.id).execute();
+    await deleteRoleRow(tx, role.id);
     await assertTopRankHeld(tx, tenantId);
     await recordAudit(tx, { tenantId, invitationId: null, actor: by.actor, action: 'role.deleted', data: { roleId: role.id, slug: role.slug } });
   });
