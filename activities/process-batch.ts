@@ -19,7 +19,7 @@ export function processBatchChunkActivity(deps: ActivityDeps) {
     const batch = await findBatchById(deps.db, input.batchId);
     if (!batch) return;
     const rows = await pendingBatchRows(deps.db, input.batchId, input.from, input.to);
-    const scope = { id: batch.id, tenantId: batch.tenant_id, inviterUserId: batch.inviter_user_id };
+    const scope = { id: batch.id, tenantId: batch.tenant_id, inviterUserId: batch.inviter_user_id, maxRank: batch.max_rank };
     // Rows for one address share a lane and keep their order, so the first is created and the later ones are the
     // duplicates, as a person reading the file would expect.
     const lanes: (typeof rows)[] = Array.from({ length: PARALLEL_ROWS }, () => []);

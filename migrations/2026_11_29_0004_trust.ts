@@ -23,6 +23,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`update tenants set royalti_jwt_key_kind = case when royalti_jwt_key like '-----BEGIN%' then 'public-key' else 'hmac-secret' end
     where royalti_jwt_key is not null`.execute(db);
 
+  // A bulk upload's rows are judged against the ceiling of the key that sent it.
+  await sql`alter table invitation_batches add column max_rank integer`.execute(db);
+
   // Who accepted: the product's signed-in account, when its back end said so.
   await sql`create table invitation_acceptances (
     id uuid primary key,
@@ -56,6 +59,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`alter table invitations drop column resends, drop column last_resent_at, drop column resend_window_start, drop column resends_in_window`.execute(db);
   await sql`alter table memberships drop column accepted_by`.execute(db);
   await sql`drop table invitation_acceptances`.execute(db);
+  await sql`alter table invitation_batches drop column max_rank`.execute(db);
   await sql`alter table tenants drop column accept_policy, drop column sign_in_url, drop column royalti_jwt_key_kind`.execute(db);
   await sql`alter table api_keys drop column kind, drop column scopes, drop column max_rank`.execute(db);
 }

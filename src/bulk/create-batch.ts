@@ -8,6 +8,8 @@ export const MAX_BATCH_ROWS = 10_000;
 export interface CreateBatchCommand {
   tenantId: string;
   inviterUserId: string;
+  /** The sending key's ceiling: every row is judged against it. */
+  maxRank: number | null;
   rows: BatchRowInput[];
   sendEmail: boolean;
   expiresInDays?: number;
@@ -29,7 +31,7 @@ export async function createBatch(deps: InvitationDeps, cmd: CreateBatchCommand)
   const id = newId(deps.clock().getTime());
   const rows = cmd.rows.map((row) => ({ ...row, sendEmail: cmd.sendEmail, ...(cmd.expiresInDays ? { expiresInDays: cmd.expiresInDays } : {}) }));
   await deps.db.transaction().execute((tx) =>
-    insertBatch(tx, { id, tenantId: cmd.tenantId, inviterUserId: cmd.inviterUserId, idempotencyKey: cmd.idempotencyKey ?? null, rows }),
+    insertBatch(tx, { id, tenantId: cmd.tenantId, inviterUserId: cmd.inviterUserId, idempotencyKey: cmd.idempotencyKey ?? null, maxRank: cmd.maxRank, rows }),
   );
   try {
     await deps.workflows.startBatch({ batchId: id, total: rows.length });

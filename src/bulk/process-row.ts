@@ -32,7 +32,7 @@ const resultByCode: Partial<Record<string, BatchRowResult>> = {
  */
 export async function processBatchRow(
   deps: InvitationDeps,
-  batch: { id: string; tenantId: string; inviterUserId: string },
+  batch: { id: string; tenantId: string; inviterUserId: string; maxRank: number | null },
   rowNumber: number,
   input: Record<string, unknown>,
 ): Promise<void> {
@@ -51,6 +51,7 @@ export async function processBatchRow(
       email: row.email,
       role: row.role ? { slug: row.role } : undefined,
       inviterUserId: batch.inviterUserId,
+      maxRank: batch.maxRank,
       firstName: row.firstName,
       lastName: row.lastName,
       message: row.message,

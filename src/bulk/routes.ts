@@ -3,7 +3,7 @@ import { batchCounts, findBatch, listBatchRows } from '../db/batches';
 import { UsherError } from '../lib/errors';
 import { createBatch } from './create-batch';
 import { rowsFromCsv } from './csv';
-import { type ApiKeyState, keyActor, requireApiKey } from '../http/auth';
+import { type ApiKeyState, keyActor, requireApiKey, requireInvitationScope } from '../http/auth';
 import { idempotencyKey, parse, readRawBody } from '../http/body';
 import type { InvitationDeps } from '../invitations/deps';
 import { idParam } from '../invitations/schemas';
@@ -14,7 +14,7 @@ const MAX_BULK_BYTES = 16 * 1024 * 1024;
 /** Bulk invitations: a JSON list or a CSV upload, answered at once with a batch whose progress is readable. */
 export function batchRoutes(deps: InvitationDeps): Router<ApiKeyState> {
   const router = new Router<ApiKeyState>();
-  router.use(['/v1/invitations/bulk', '/v1/invitation-batches'], requireApiKey(deps.db));
+  router.use(['/v1/invitations/bulk', '/v1/invitation-batches'], requireApiKey(deps.db), requireInvitationScope());
 
   router.post('/v1/invitations/bulk', async (ctx) => {
     const { principal } = ctx.state;
@@ -39,6 +39,7 @@ export function batchRoutes(deps: InvitationDeps): Router<ApiKeyState> {
     const batch = await createBatch(deps, {
       tenantId: principal.tenantId,
       inviterUserId: principal.userId,
+      maxRank: principal.ceilingRank,
       rows: options.rows,
       sendEmail: options.sendEmail,
       expiresInDays: options.expiresInDays,

@@ -7,11 +7,11 @@ export type BatchRowInput = Record<string, unknown>;
 
 export async function insertBatch(
   db: Db,
-  batch: { id: string; tenantId: string; inviterUserId: string; idempotencyKey: string | null; rows: BatchRowInput[] },
+  batch: { id: string; tenantId: string; inviterUserId: string; idempotencyKey: string | null; maxRank: number | null; rows: BatchRowInput[] },
 ): Promise<void> {
   await db
     .insertInto('invitation_batches')
-    .values({ id: batch.id, tenant_id: batch.tenantId, inviter_user_id: batch.inviterUserId, status: 'running', total: batch.rows.length, idempotency_key: batch.idempotencyKey })
+    .values({ id: batch.id, tenant_id: batch.tenantId, inviter_user_id: batch.inviterUserId, status: 'running', total: batch.rows.length, idempotency_key: batch.idempotencyKey, max_rank: batch.maxRank })
     .execute();
   for (let start = 0; start < batch.rows.length; start += 1000) {
     await db

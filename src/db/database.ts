@@ -201,6 +201,8 @@ export interface InvitationBatchesTable {
   status: 'running' | 'completed';
   total: number;
   idempotency_key: string | null;
+  /** The highest role rank the key that sent the batch may grant; null: no ceiling beyond the inviter's own. */
+  max_rank: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: CreatedAt;
   completed_at: Timestamp | null;
 }

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { type ApiKeyPrincipal, findApiKeyPrincipal } from '../db/api-keys';
 import type { Db } from '../db/connect';
+import type { ApiKeyScope } from '../db/database';
 import { sameSecret } from '../lib/crypto';
 import { UsherError } from '../lib/errors';
 
@@ -23,6 +24,27 @@ export function requireApiKey(db: Db): Middleware<ApiKeyState> {
     const principal = secret ? await findApiKeyPrincipal(db, secret) : undefined;
     if (!principal) throw new UsherError('unauthorized', secret ? 'the API key is not valid' : 'send an API key as "Authorization: Bearer <key>"');
     ctx.state.principal = principal;
+    await next();
+  };
+}
+
+/** After requireApiKey: the key must carry the scope, else 403 naming it. */
+export function requireScope(scope: ApiKeyScope): Middleware<ApiKeyState> {
+  return async (ctx, next) => {
+    if (!ctx.state.principal.scopes.includes(scope)) {
+      throw new UsherError('missing-scope', `this API key lacks the scope ${scope}`, { scope });
+    }
+    await next();
+  };
+}
+
+/** Reads need `invitations:read`, anything else `invitations:write`. */
+export function requireInvitationScope(): Middleware<ApiKeyState> {
+  return async (ctx, next) => {
+    const scope: ApiKeyScope = ['GET', 'HEAD'].includes(ctx.method) ? 'invitations:read' : 'invitations:write';
+    if (!ctx.state.principal.scopes.includes(scope)) {
+      throw new UsherError('missing-scope', `this API key lacks the scope ${scope}`, { scope });
+    }
     await next();
   };
 }

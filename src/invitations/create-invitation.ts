@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { recordAudit } from '../db/audit';
 import type { Invitation, Tenant } from '../db/database';
 import {
@@ -11,6 +10,7 @@ import { findMembershipRank, isMember } from '../db/memberships';
 import { findRoleById, findRoleBySlug } from '../db/roles';
 import { findTenant } from '../db/tenants';
 import { insertToken, tokenKeyOf } from '../db/tokens';
+import { sha256 } from '../lib/crypto';
 import { UsherError } from '../lib/errors';
 import { daysToMs } from '../../workflows/schedule';
 import { workflowIdFor, type InvitationWorkflowInput } from '../../workflows/messages';
@@ -44,6 +44,8 @@ export interface CreateInvitationCommand {
   origin: string;
   actor: string;
   idempotencyKey?: string | null;
+  /** The caller's ceiling (a server key's): no role above this rank, whoever the inviter is. */
+  maxRank?: number | null;
 }
 
 export interface CreatedInvitation {
@@ -66,7 +68,7 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
   const requestHash = hashCommand(cmd);
   if (cmd.idempotencyKey) {
     const earlier = await findInvitationByIdempotencyKey(db, cmd.tenantId, cmd.idempotencyKey);
-    if (earlier) return replay(deps, earlier, requestHash);
+    if (earlier) return replay(deps, cmd, earlier, requestHash);
   }
 
   // Every read the checks need, at once; the checks then run in a fixed order so the same request always gets the
@@ -86,6 +88,9 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
 
   const verdict = judgeInviter(tenant, inviterRank, role.rank);
   if (!verdict.ok) throw new UsherError(verdict.reason, verdict.message);
+  if (cmd.maxRank !== undefined && cmd.maxRank !== null && role.rank > cmd.maxRank) {
+    throw new UsherError('role-too-high', `this API key may not grant ${role.slug}: its ceiling is rank ${cmd.maxRank}`);
+  }
   for (const [field, url] of [['redirectUrl', cmd.redirectUrl], ['linkBaseUrl', cmd.linkBaseUrl]] as const) {
     if (url && !redirectAllowed(url, tenant.allowed_redirect_hosts)) {
       throw new UsherError('redirect-not-allowed', `${field} host is not allowed for this tenant: ${safeHost(url)}`, { field });
@@ -94,7 +99,7 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
   if (member) throw new UsherError('already-member', `${cmd.email} is already a member of this tenant`);
   if (open) {
     // A retry that read its key before the first request committed finds the first request's invitation here.
-    if (cmd.idempotencyKey && open.idempotency_key === cmd.idempotencyKey) return replay(deps, open, requestHash);
+    if (cmd.idempotencyKey && open.idempotency_key === cmd.idempotencyKey) return replay(deps, cmd, open, requestHash);
     throw openInvitationExists(open);
   }
 
@@ -152,7 +157,7 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
     // Either index can fire first for a concurrent retry with the same key, so the key is looked up on any conflict.
     if (constraint && cmd.idempotencyKey) {
       const earlier = await findInvitationByIdempotencyKey(db, cmd.tenantId, cmd.idempotencyKey);
-      if (earlier) return replay(deps, earlier, requestHash);
+      if (earlier) return replay(deps, cmd, earlier, requestHash);
     }
     if (constraint === 'invitations_one_pending') {
       const existing = await findOpenInvitationByEmail(db, tenant.id, emailCanonical);
@@ -189,9 +194,14 @@ function findRole(db: InvitationDeps['db'], tenantId: string, role: { slug: stri
   return 'id' in role ? findRoleById(db, tenantId, role.id) : findRoleBySlug(db, tenantId, role.slug);
 }
 
-async function replay(deps: InvitationDeps, earlier: Invitation, requestHash: string): Promise<CreatedInvitation> {
+async function replay(deps: InvitationDeps, cmd: CreateInvitationCommand, earlier: Invitation, requestHash: string): Promise<CreatedInvitation> {
   if (earlier.request_hash !== requestHash) {
     throw new UsherError('idempotency-key-reused', 'this Idempotency-Key was already used with a different request', { invitationId: earlier.id });
+  }
+  // A replay answers with the first answer (a link-only invitation's link included): only to a caller who could have made it.
+  if (cmd.maxRank !== undefined && cmd.maxRank !== null) {
+    const role = await findRoleById(deps.db, earlier.tenant_id, earlier.role_id);
+    if (!role || role.rank > cmd.maxRank) throw new UsherError('role-too-high', `this API key may not grant ${role?.slug ?? 'this role'}`);
   }
   return { invitation: earlier, acceptUrl: await linkFor(deps, earlier), replayed: true };
 }
@@ -206,8 +216,9 @@ function openInvitationExists(open: Invitation): UsherError {
 }
 
 function hashCommand(cmd: CreateInvitationCommand): string {
-  const { idempotencyKey: _key, actor: _actor, ...rest } = cmd;
-  return createHash('sha256').update(JSON.stringify(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)))).digest('hex');
+  // Who asks and with what authority is not part of what is asked.
+  const { idempotencyKey: _key, actor: _actor, maxRank: _maxRank, ...rest } = cmd;
+  return sha256(JSON.stringify(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b))));
 }
 
 function safeHost(url: string): string {

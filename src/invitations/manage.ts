@@ -1,6 +1,6 @@
 import type { Invitation } from '../db/database';
 import { findInvitation } from '../db/invitations';
-import { findRoleBySlug } from '../db/roles';
+import { findRoleById, findRoleBySlug } from '../db/roles';
 import { checkInviter } from './policy';
 import { UsherError } from '../lib/errors';
 import { daysToMs } from '../../workflows/schedule';
@@ -27,9 +27,11 @@ export async function revokeInvitation(deps: InvitationDeps, input: { tenantId: 
  */
 export async function resendInvitation(
   deps: InvitationDeps,
-  input: { tenantId: string; id: string; actor: string; expiresInDays?: number },
+  input: { tenantId: string; id: string; actor: string; expiresInDays?: number; maxRank?: number },
 ): Promise<{ acceptUrl: string | null }> {
   const invitation = await pendingInvitation(deps, input.tenantId, input.id);
+  // A fresh link to an invitation is as good as making it: only for a caller who could have.
+  await requireWithinCeiling(deps, invitation.tenant_id, invitation.role_id, input.maxRank);
   const expiresAt = input.expiresInDays !== undefined ? deps.clock().getTime() + daysToMs(input.expiresInDays) : undefined;
   const state = await deps.workflows.resend(input.id, { actor: input.actor, expiresAt });
   deps.log.info('invitation resent', { invitationId: input.id, tenantId: input.tenantId, generation: state.tokenGeneration });
@@ -47,13 +49,17 @@ export async function resendInvitation(
  */
 export async function editInvitation(
   deps: InvitationDeps,
-  input: { tenantId: string; id: string; actor: string; role?: string; expiresInDays?: number; message?: string | null },
+  input: { tenantId: string; id: string; actor: string; role?: string; expiresInDays?: number; message?: string | null; maxRank?: number },
 ): Promise<void> {
   const invitation = await pendingInvitation(deps, input.tenantId, input.id);
+  await requireWithinCeiling(deps, invitation.tenant_id, invitation.role_id, input.maxRank);
   let roleId: string | undefined;
   if (input.role !== undefined) {
     const role = await findRoleBySlug(deps.db, input.tenantId, input.role);
     if (!role) throw new UsherError('invalid-request', `unknown role: ${input.role}`, { field: 'role' });
+    if (input.maxRank !== undefined && role.rank > input.maxRank) {
+      throw new UsherError('role-too-high', `this API key may not grant ${role.slug}: its ceiling is rank ${input.maxRank}`);
+    }
     const verdict = await checkInviter(deps.db, { tenantId: input.tenantId, inviterUserId: invitation.inviter_user_id, roleRank: role.rank });
     if (!verdict.ok) throw new UsherError(verdict.reason, verdict.message);
     roleId = role.id;
@@ -61,4 +67,11 @@ export async function editInvitation(
   const expiresAt = input.expiresInDays !== undefined ? deps.clock().getTime() + daysToMs(input.expiresInDays) : undefined;
   await deps.workflows.edit(input.id, { actor: input.actor, roleId, expiresAt, message: input.message });
   deps.log.info('invitation edited', { invitationId: input.id, tenantId: input.tenantId });
+}
+
+/** The caller's ceiling covers the invitation's current role, or the caller may not touch it. */
+async function requireWithinCeiling(deps: InvitationDeps, tenantId: string, roleId: string, maxRank: number | undefined): Promise<void> {
+  if (maxRank === undefined) return;
+  const role = await findRoleById(deps.db, tenantId, roleId);
+  if (!role || role.rank > maxRank) throw new UsherError('role-too-high', `this API key may not act on an invitation to ${role?.slug ?? 'this role'}`);
 }

@@ -8,7 +8,8 @@ import { editInvitation, resendInvitation, revokeInvitation } from './manage';
 import { acceptByToken, declineByToken, lookupByToken } from './invitee-actions';
 import { timelineOf, toViews } from './views';
 import type { InvitationDeps } from './deps';
-import { type ApiKeyState, keyActor, requireApiKey } from '../http/auth';
+import { type ApiKeyState, keyActor, requireApiKey, requireInvitationScope } from '../http/auth';
+import type { ApiKeyPrincipal } from '../db/api-keys';
 import { idempotencyKey, parse, readJson } from '../http/body';
 import { keysetPage } from '../http/paging';
 import { createInvitationBody, editBody, idParam, listInvitationsQuery, resendBody, revokeBody, tokenBody } from './schemas';
@@ -47,18 +48,13 @@ export function inviteeRoutes(deps: InvitationDeps): Router {
 
 export function invitationRoutes(deps: InvitationDeps): Router<ApiKeyState> {
   const router = new Router<ApiKeyState>({ prefix: '/v1/invitations' });
-  router.use(requireApiKey(deps.db));
+  router.use(requireApiKey(deps.db), requireInvitationScope());
 
   router.post('/', async (ctx) => {
     const principal = ctx.state.principal;
     const key = ctx.get('idempotency-key') ? parse(idempotencyKey, ctx.get('idempotency-key')) : undefined;
     const body = await readJson(ctx, createInvitationBody);
-    const inviter = body.inviter
-      ? body.inviter.includes('@')
-        ? await findUserByEmail(deps.db, principal.tenantId, body.inviter)
-        : await findUserById(deps.db, principal.tenantId, parse(idParam, body.inviter))
-      : await findUserById(deps.db, principal.tenantId, principal.userId);
-    if (!inviter) throw new UsherError('invalid-request', 'inviter: no such user in this tenant', { errors: [{ path: 'inviter', message: 'unknown user' }] });
+    const inviter = await inviterFor(deps, principal, body.inviter);
 
     const created = await createInvitation(deps, {
       tenantId: principal.tenantId,
@@ -75,6 +71,7 @@ export function invitationRoutes(deps: InvitationDeps): Router<ApiKeyState> {
       origin: 'api',
       actor: keyActor(ctx.state),
       idempotencyKey: key,
+      maxRank: principal.ceilingRank,
     });
     const [view] = await toViews(deps.db, [created.invitation]);
     ctx.status = 201;
@@ -108,7 +105,13 @@ export function invitationRoutes(deps: InvitationDeps): Router<ApiKeyState> {
   router.post('/:id/resend', async (ctx) => {
     const id = parse(idParam, ctx.params.id);
     const body = await readJson(ctx, resendBody, { optional: true });
-    const { acceptUrl } = await resendInvitation(deps, { tenantId: ctx.state.principal.tenantId, id, actor: keyActor(ctx.state), expiresInDays: body.expiresInDays });
+    const { acceptUrl } = await resendInvitation(deps, {
+      tenantId: ctx.state.principal.tenantId,
+      id,
+      actor: keyActor(ctx.state),
+      expiresInDays: body.expiresInDays,
+      maxRank: ctx.state.principal.ceilingRank,
+    });
     const invitation = await findInvitation(deps.db, ctx.state.principal.tenantId, id);
     const [view] = await toViews(deps.db, invitation ? [invitation] : []);
     ctx.body = { ...view, ...(acceptUrl ? { acceptUrl } : {}) };
@@ -117,7 +120,7 @@ export function invitationRoutes(deps: InvitationDeps): Router<ApiKeyState> {
   router.patch('/:id', async (ctx) => {
     const id = parse(idParam, ctx.params.id);
     const body = await readJson(ctx, editBody);
-    await editInvitation(deps, { tenantId: ctx.state.principal.tenantId, id, actor: keyActor(ctx.state), ...body });
+    await editInvitation(deps, { tenantId: ctx.state.principal.tenantId, id, actor: keyActor(ctx.state), maxRank: ctx.state.principal.ceilingRank, ...body });
     const invitation = await findInvitation(deps.db, ctx.state.principal.tenantId, id);
     const [view] = await toViews(deps.db, invitation ? [invitation] : []);
     ctx.body = view;
@@ -133,4 +136,20 @@ export function invitationRoutes(deps: InvitationDeps): Router<ApiKeyState> {
   });
 
   return router;
+}
+
+/**
+ * Who invites. A member key acts as its own user, so naming anyone else is 403; a server key (a product's back end)
+ * may name any member, whose own rank is then judged too, under the key's ceiling.
+ */
+async function inviterFor(deps: InvitationDeps, principal: ApiKeyPrincipal, named: string | undefined): Promise<{ id: string }> {
+  if (!named) return { id: principal.userId };
+  const inviter = named.includes('@')
+    ? await findUserByEmail(deps.db, principal.tenantId, named)
+    : await findUserById(deps.db, principal.tenantId, parse(idParam, named));
+  if (principal.kind === 'member' && inviter?.id !== principal.userId) {
+    throw new UsherError('forbidden', 'a member key invites as its own user; naming another inviter takes a server key', { field: 'inviter' });
+  }
+  if (!inviter) throw new UsherError('invalid-request', 'inviter: no such user in this tenant', { errors: [{ path: 'inviter', message: 'unknown user' }] });
+  return inviter;
 }

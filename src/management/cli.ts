@@ -6,7 +6,7 @@ import { findUserByEmail } from '../db/users';
 import { parse } from '../http/body';
 import { emailAddress } from '../lib/email-address';
 import { UsherError } from '../lib/errors';
-import { createApiKeyFor, revokeApiKey } from './api-keys/service';
+import { createApiKeyFor, OWNER_KEY_GRANT, revokeApiKey } from './api-keys/service';
 import { resourceId } from './schemas';
 import { createTenantBody } from './tenants/schemas';
 import { createTenant } from './tenants/service';
@@ -123,7 +123,7 @@ async function apiKeyCreate(rest: string[], db: Db, io: Output): Promise<number>
   const user = await findUserByEmail(db, tenant.id, email);
   if (!user) throw new UsherError('not-found', `no user ${email} in tenant ${tenant.slug}`);
   const name = typeof o.name === 'string' && o.name.trim() ? o.name.trim().slice(0, 100) : 'cli';
-  const key = await createApiKeyFor(db, { tenantId: tenant.id, userId: user.id, name, actor: CLI_ACTOR });
+  const key = await createApiKeyFor(db, { tenantId: tenant.id, userId: user.id, name, actor: CLI_ACTOR, ...OWNER_KEY_GRANT });
   if (o.json) io.out(JSON.stringify({ id: key.id, tenant: tenant.slug, email: user.email, secret: key.secret }));
   else {
     io.out(`api key  ${key.secret}`);

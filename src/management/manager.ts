@@ -4,6 +4,7 @@ import { findRankAndTopRank } from '../db/memberships';
 import { type ApiKeyState, keyActor } from '../http/auth';
 import { type Actor, isManager } from './access';
 import { forbidden } from './problems';
+import { UsherError } from '../lib/errors';
 
 /** A request by a manager's key: `managerRank` is the rank of the role its user holds. */
 export interface ManagerState extends ApiKeyState {
@@ -13,7 +14,8 @@ export interface ManagerState extends ApiKeyState {
 /** After requireApiKey: the key's user must hold a role of the tenant's highest rank (the owner role by default). */
 export function requireManager(db: Db): Middleware<ManagerState> {
   return async (ctx, next) => {
-    const { tenantId, userId } = ctx.state.principal;
+    const { tenantId, userId, scopes } = ctx.state.principal;
+    if (!scopes.includes('management')) throw new UsherError('missing-scope', 'this API key lacks the scope management', { scope: 'management' });
     const standing = await findRankAndTopRank(db, tenantId, userId);
     if (!isManager(standing)) {
       throw forbidden("managing the tenant takes a key whose user holds the tenant's highest-ranked role (owner)");

@@ -23,7 +23,7 @@ describe('API keys', () => {
     expect((await call('/v1/tenant', { auth: tenant.key })).status).toBe(200);
 
     // A key may revoke itself: that request still answers, the next one is refused.
-    const self = await ok(await call('/v1/api-keys', { method: 'POST', auth: tenant.key, json: { name: 'short-lived' } }), 201);
+    const self = await ok(await call('/v1/api-keys', { method: 'POST', auth: tenant.key, json: { name: 'short-lived', scopes: ['invitations:read', 'invitations:write', 'management'] } }), 201);
     expect((await call(`/v1/api-keys/${self.id}`, { method: 'DELETE', auth: self.secret })).status).toBe(204);
     await expectProblem(await call('/v1/api-keys', { auth: self.secret }), 401, 'unauthorized');
   });

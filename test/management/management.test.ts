@@ -60,7 +60,7 @@ describe('an operator, through the API alone', () => {
     expect((await ok(granted, 201)).role).toMatchObject({ id: editorRole.id, slug: 'editor' });
     // The same grant again changes nothing.
     expect((await ok(await call(`/v1/users/${editor.id}/membership`, { method: 'PUT', auth: ownerKey, json: { role: 'editor' } }))).role.slug).toBe('editor');
-    const editorKeyResponse = await call('/v1/api-keys', { method: 'POST', auth: ownerKey, json: { name: 'editor integration', userId: editor.id } });
+    const editorKeyResponse = await call('/v1/api-keys', { method: 'POST', auth: ownerKey, json: { name: 'editor integration', userId: editor.id, scopes: ['invitations:read', 'invitations:write', 'management'] } });
     expect(editorKeyResponse.headers.get('cache-control')).toBe('no-store');
     const editorKey = await ok(editorKeyResponse, 201);
     expect(editorKey).toMatchObject({ name: 'editor integration', user: { id: editor.id, email: editorEmail } });
@@ -107,6 +107,11 @@ describe('an operator, through the API alone', () => {
     await expectProblem(await call('/v1/api-keys', { auth: editorKey.secret }), 403, FORBIDDEN);
     await expectProblem(await call('/v1/users', { auth: editorKey.secret }), 403, FORBIDDEN);
     await expectProblem(await call('/v1/tenant', { method: 'PATCH', auth: editorKey.secret, json: { invitationsEnabled: false } }), 403, FORBIDDEN);
+    // A key made without the management scope is refused for that, by name, whoever its user is.
+    const plainKey = await ok(await call('/v1/api-keys', { method: 'POST', auth: ownerKey, json: { name: 'invites only' } }), 201);
+    expect(plainKey).toMatchObject({ kind: 'member', scopes: ['invitations:read', 'invitations:write'], maxRank: null });
+    const missing = await expectProblem(await call('/v1/users', { auth: plainKey.secret }), 403, 'missing-scope');
+    expect(missing.detail).toContain('management');
 
     // Keys are listed without secrets; the one in use is marked.
     const keysResponse = await call('/v1/api-keys', { auth: ownerKey });
@@ -116,13 +121,14 @@ describe('an operator, through the API alone', () => {
     expect(keysText).not.toContain('hash');
     const keys = await ok(keysResponse);
     expect(keys.data.map((k: any) => [k.id, k.current])).toEqual([
+      [plainKey.id, false],
       [editorKey.id, false],
       [made.apiKey.id, true],
     ]);
 
     // What was done is on the tenant's audit log.
     const audit = await stack.db.selectFrom('audit_events').select(['action', 'actor']).where('tenant_id', '=', made.tenant.id).where('invitation_id', 'is', null).orderBy('id').execute();
-    expect(audit.map((a) => a.action)).toEqual(['tenant.created', 'api-key.created', 'role.created', 'user.created', 'membership.created', 'api-key.created', 'tenant.updated']);
+    expect(audit.map((a) => a.action)).toEqual(['tenant.created', 'api-key.created', 'role.created', 'user.created', 'membership.created', 'api-key.created', 'tenant.updated', 'api-key.created']);
     expect(audit[0]!.actor).toBe('operator');
     expect(audit[2]!.actor).toBe(`api-key:${made.apiKey.id}`);
   });
@@ -235,7 +241,7 @@ describe('races', () => {
     // Two owners, each demoting the other at the same moment: the tenant lock orders them, and one owner remains.
     const second = await body(users.find((r) => r.status === 201)!);
     await ok(await call(`/v1/users/${second.id}/membership`, { method: 'PUT', auth: key, json: { role: 'owner' } }), 201);
-    const secondKey = (await ok(await call('/v1/api-keys', { method: 'POST', auth: key, json: { name: 'second owner', userId: second.id } }), 201)).secret;
+    const secondKey = (await ok(await call('/v1/api-keys', { method: 'POST', auth: key, json: { name: 'second owner', userId: second.id, scopes: ['invitations:read', 'invitations:write', 'management'] } }), 201)).secret;
     const both = await Promise.all([
       call(`/v1/users/${second.id}/membership`, { method: 'PUT', auth: key, json: { role: 'admin' } }),
       call(`/v1/users/${winner.owner.id}/membership`, { method: 'PUT', auth: secondKey, json: { role: 'admin' } }),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CONFLICT, FORBIDDEN } from '../../src/management/problems';
-import { call, expectProblem, mailbox, makeTenant, ok, useManagementApi } from '../support/management-api';
+import { call, expectProblem, mailbox, makeTenant, ok, stack, useManagementApi } from '../support/management-api';
 
 useManagementApi();
 
@@ -39,13 +39,16 @@ describe('roles and memberships', () => {
 
     // With a second owner, the first may step down, and then no longer manages.
     await ok(await call(`/v1/users/${user.id}/membership`, { method: 'PUT', auth: tenant.key, json: { role: 'owner' } }));
-    const handover = await ok(await call('/v1/api-keys', { method: 'POST', auth: tenant.key, json: { name: 'new owner', userId: user.id } }), 201);
+    const handover = await ok(await call('/v1/api-keys', { method: 'POST', auth: tenant.key, json: { name: 'new owner', userId: user.id, scopes: ['invitations:read', 'invitations:write', 'management'] } }), 201);
     expect((await ok(await call(`/v1/users/${tenant.owner.id}/membership`, { method: 'PUT', auth: tenant.key, json: { role: 'admin' } }))).role.slug).toBe('admin');
     await expectProblem(await call('/v1/users', { auth: tenant.key }), 403, FORBIDDEN);
     expect((await call(`/v1/users/${tenant.owner.id}/membership`, { method: 'DELETE', auth: handover.secret })).status).toBe(204);
     expect((await ok(await call(`/v1/users/${tenant.owner.id}`, { auth: handover.secret }))).role).toBeNull();
     await expectProblem(await call(`/v1/users/${tenant.owner.id}/membership`, { method: 'DELETE', auth: handover.secret }), 404, 'not-found');
-    // A former member's key may still read, but not invite.
-    await expectProblem(await call('/v1/invitations', { method: 'POST', auth: tenant.key, json: { email: mailbox('late'), role: 'staff' } }), 403, 'inviter-not-allowed');
+    // A former member's keys died with the membership: no invitation, not even a read.
+    await expectProblem(await call('/v1/invitations', { method: 'POST', auth: tenant.key, json: { email: mailbox('late'), role: 'staff' } }), 401, 'unauthorized');
+    await expectProblem(await call('/v1/tenant', { auth: tenant.key }), 401, 'unauthorized');
+    const keys = await stack.db.selectFrom('api_keys').select('revoked_at').where('user_id', '=', tenant.owner.id).execute();
+    expect(keys.every((k) => k.revoked_at !== null)).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { createApiKey } from '../../src/db/api-keys';
 import type { Db } from '../../src/db/connect';
+import type { ApiKeyKind, ApiKeyScope } from '../../src/db/database';
 import { upsertUser } from '../../src/db/users';
 import { newId } from '../../src/lib/ids';
 
@@ -40,13 +41,20 @@ export async function createTestTenant(
     roles[slugName] = newId();
     await db.insertInto('roles').values({ id: roles[slugName], tenant_id: id, slug: slugName, name: slugName[0]!.toUpperCase() + slugName.slice(1), rank }).execute();
   }
-  const owner = await addMember(db, { tenantId: id, roleId: roles.owner, email: `owner@${slug}.example.com` });
+  // The owner's key is its product's back end: a server key, as a tenant's first key is.
+  const owner = await addMember(db, { tenantId: id, roleId: roles.owner, email: `owner@${slug}.example.com`, kind: 'server' });
   return { id, slug, roles, owner };
 }
 
-export async function addMember(db: Db, input: { tenantId: string; roleId: string; email: string }) {
+export async function addMember(db: Db, input: { tenantId: string; roleId: string; email: string; kind?: ApiKeyKind; scopes?: ApiKeyScope[] }) {
   const user = await upsertUser(db, { tenantId: input.tenantId, email: input.email, firstName: 'Test', lastName: 'User' });
   await db.insertInto('memberships').values({ tenant_id: input.tenantId, user_id: user.id, role_id: input.roleId, invitation_id: null }).execute();
-  const { secret } = await createApiKey(db, { tenantId: input.tenantId, userId: user.id, name: 'test' });
+  const { secret } = await createApiKey(db, {
+    tenantId: input.tenantId,
+    userId: user.id,
+    name: 'test',
+    kind: input.kind ?? 'member',
+    scopes: input.scopes ?? ['invitations:read', 'invitations:write', 'management'],
+  });
   return { id: user.id, email: user.email, apiKey: secret };
 }

@@ -1,5 +1,6 @@
 import { SignJWT } from 'jose';
 import { createApiKey } from '../../db/api-keys';
+import { OWNER_KEY_GRANT as OWNER_KEY } from '../../management/api-keys/service';
 import { ensureMembership, ensureRole, findTenantById, setSeedIdentities, setUserExternalId, upsertDemoTenant } from '../../db/demo-tenant';
 import { addCredential } from '../../db/compat-credentials';
 import type { Db } from '../../db/connect';
@@ -78,7 +79,7 @@ export async function seedDemoTenant(db: Db, options: { publicBaseUrl: string; s
   }
   const owner = await upsertUser(db, { tenantId: found.id, email: DEMO_OWNER_EMAIL, firstName: 'Olive', lastName: 'Owner' });
   await ensureMembership(db, { tenantId: found.id, userId: owner.id, roleId: roles.owner! });
-  await createApiKey(db, { tenantId: found.id, userId: owner.id, name: 'dev', secret: options.secrets.apiKey });
+  await createApiKey(db, { tenantId: found.id, userId: owner.id, name: 'dev', secret: options.secrets.apiKey, ...OWNER_KEY });
   const credentials = await seedCompatCredentials(db, { tenant: found, ownerId: owner.id, ownerEmail: owner.email, roles, secrets: options.secrets, publicBaseUrl: options.publicBaseUrl });
   const tenant = await findTenantById(db, found.id);
   return { tenant, owner, credentials };

@@ -24,7 +24,16 @@ export function apiKeyRoutes(db: Db): Router<ApiKeyState> {
   router.post<ManagerState>('/v1/api-keys', key, manager, async (ctx) => {
     const input = await readJson(ctx, createApiKeyBody);
     const { tenantId, userId } = ctx.state.principal;
-    const issued = await createApiKeyFor(db, { tenantId, userId: input.userId ?? userId, name: input.name, actor: keyActor(ctx.state) });
+    const issued = await createApiKeyFor(db, {
+      tenantId,
+      userId: input.userId ?? userId,
+      name: input.name,
+      actor: keyActor(ctx.state),
+      kind: input.kind,
+      scopes: input.scopes,
+      maxRank: input.maxRank,
+      makerRank: ctx.state.managerRank,
+    });
     noStore(ctx);
     created(ctx, `/v1/api-keys/${issued.id}`, issuedApiKeyView(issued));
   });

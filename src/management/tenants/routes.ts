@@ -5,7 +5,7 @@ import { findUserByEmail } from '../../db/users';
 import { type ApiKeyState, type RequestState, requireApiKey, requireOperator } from '../../http/auth';
 import { parse, readJson } from '../../http/body';
 import { keysetPage } from '../../http/paging';
-import { createApiKeyFor } from '../api-keys/service';
+import { createApiKeyFor, OWNER_KEY_GRANT } from '../api-keys/service';
 import { operatorApiKeyBody } from '../api-keys/schemas';
 import { requireManager, type ManagerState, managerActor } from '../manager';
 import { invalidField } from '../problems';
@@ -53,7 +53,15 @@ export function operatorTenantRoutes(db: Db, adminToken: string | undefined): Ro
       if (!user) throw invalidField('email', 'no such user in this tenant');
       userId = user.id;
     }
-    const issued = await createApiKeyFor(db, { tenantId: tenant.id, userId: userId!, name: input.name, actor: OPERATOR });
+    const issued = await createApiKeyFor(db, {
+      tenantId: tenant.id,
+      userId: userId!,
+      name: input.name,
+      actor: OPERATOR,
+      kind: input.kind ?? OWNER_KEY_GRANT.kind,
+      scopes: input.scopes ?? OWNER_KEY_GRANT.scopes,
+      maxRank: input.maxRank,
+    });
     noStore(ctx);
     created(ctx, `/v1/api-keys/${issued.id}`, issuedApiKeyView(issued));
   });

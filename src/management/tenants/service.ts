@@ -8,7 +8,7 @@ import { findTenant, insertTenant, type TenantChanges, updateTenantRow } from '.
 import { insertUser, type UserWithRole } from '../../db/users';
 import { UsherError } from '../../lib/errors';
 import { lockTenant } from '../access';
-import { issueApiKey, type IssuedApiKey } from '../api-keys/service';
+import { issueApiKey, type IssuedApiKey, OWNER_KEY_GRANT } from '../api-keys/service';
 import { invalidField, mapConflicts } from '../problems';
 import { DEFAULT_ROLES, type RoleInput } from '../roles/service';
 import type { TenantSettingsInput, UpdateTenantBody } from './schemas';
@@ -109,7 +109,7 @@ export async function createTenant(db: Db, input: CreateTenantInput): Promise<Cr
           action: 'tenant.created',
           data: { slug: tenant.slug, roles: roles.map((r) => r.slug), ownerUserId: user.id },
         });
-        const apiKey = await issueApiKey(tx, { tenantId: tenant.id, userId: user.id, name: input.apiKeyName ?? 'owner', actor: input.actor });
+        const apiKey = await issueApiKey(tx, { tenantId: tenant.id, userId: user.id, name: input.apiKeyName ?? 'owner', actor: input.actor, ...OWNER_KEY_GRANT });
         return { tenant, owner: { ...user, role: { id: role.id, slug: role.slug, name: role.name, rank: role.rank } }, apiKey };
       }),
     {

@@ -1,5 +1,6 @@
 import { recordAudit } from '../../db/audit';
 import type { Db } from '../../db/connect';
+import { revokeKeysOfUser } from '../../db/api-keys';
 import { deleteMembership, setMemberRole } from '../../db/memberships';
 import { findRoleBySlug } from '../../db/roles';
 import { findUserWithRole, insertUser, isExternalIdTaken, updateUserRow, type UserWithRole } from '../../db/users';
@@ -90,7 +91,7 @@ export async function setMembership(
   });
 }
 
-/** Ends the membership; the user (and their API keys, now without rights) stays. */
+/** Ends the membership and, in the same transaction, every API key of the user in this tenant; the user record stays. */
 export async function removeMembership(db: Db, tenantId: string, userId: string, by: Actor): Promise<void> {
   await db.transaction().execute(async (tx) => {
     await lockTenant(tx, tenantId);
@@ -99,6 +100,7 @@ export async function removeMembership(db: Db, tenantId: string, userId: string,
     if (by.rank !== undefined && user.role.rank > by.rank) throw forbidden('this member outranks you');
     await deleteMembership(tx, tenantId, user.id);
     await assertTopRankHeld(tx, tenantId);
-    await recordAudit(tx, { tenantId, invitationId: null, actor: by.actor, action: 'membership.removed', data: { userId: user.id, role: user.role.slug } });
+    const revokedKeys = await revokeKeysOfUser(tx, tenantId, user.id, new Date());
+    await recordAudit(tx, { tenantId, invitationId: null, actor: by.actor, action: 'membership.removed', data: { userId: user.id, role: user.role.slug, revokedKeys } });
   });
 }
