@@ -6,18 +6,18 @@ import { provisionUserFor } from './provision-invitee';
 
 /** Membership upsert keyed by (tenant, user): granting twice leaves one membership with the invited role. */
 export function grantRoleActivity({ db }: ActivityDeps) {
-  return async function grantRole({ invitationId }: { invitationId: string }): Promise<void> {
+  return async function grantRole({ invitationId, acceptanceId }: { invitationId: string; acceptanceId?: string }): Promise<void> {
     const { invitation, role } = await loadInvitationContext(db, invitationId);
     // A link-only invitation can be accepted before provisioning ran; provisioning here too keeps that safe.
     const user = await provisionUserFor(db, invitation);
     await db.transaction().execute(async (tx) => {
-      await upsertMembership(tx, { tenantId: invitation.tenant_id, userId: user.id, roleId: role.id, invitationId });
+      await upsertMembership(tx, { tenantId: invitation.tenant_id, userId: user.id, roleId: role.id, invitationId, acceptedBy: acceptanceId ?? null });
       await recordAudit(tx, {
         tenantId: invitation.tenant_id,
         invitationId,
         actor: 'system',
         action: 'role.granted',
-        data: { role: role.slug, userId: user.id },
+        data: { role: role.slug, userId: user.id, ...(acceptanceId ? { acceptanceId } : {}) },
       });
     });
   };

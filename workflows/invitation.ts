@@ -100,7 +100,7 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
 
   setHandler(
     acceptUpdate,
-    (_args: AcceptArgs) =>
+    (args: AcceptArgs) =>
       decide(async () => {
         try {
           await data.validateInviter({ invitationId });
@@ -110,7 +110,8 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
           await settle('failed', 'invitee', refusal.message);
           throw ApplicationFailure.create({ type: refusal.type, message: refusal.message, nonRetryable: true });
         }
-        await data.grantRole({ invitationId });
+        // Only a named account adds a field: the activity input of every other accept stays as it was.
+        await data.grantRole(args.acceptanceId ? { invitationId, acceptanceId: args.acceptanceId } : { invitationId });
         const at = Date.now();
         const { redirectUrl } = await data.finishInvitation({ invitationId, status: 'accepted', actor: 'invitee', reason: null, at });
         status = 'accepted';

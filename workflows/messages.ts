@@ -31,6 +31,8 @@ export interface InvitationState {
 export interface AcceptArgs {
   /** The generation of the token presented; a superseded link must not accept. */
   tokenGeneration: number;
+  /** The account a product's back end named (its row, by id: no address enters history). */
+  acceptanceId?: string;
 }
 export interface AcceptResult {
   redirectUrl: string | null;

@@ -139,3 +139,24 @@ export async function findRolesAndInviters(db: Db, roleIds: string[], userIds: s
   ]);
   return { roles, users };
 }
+
+export interface ResendCounters {
+  resends: number;
+  last_resent_at: Date | null;
+  resend_window_start: Date | null;
+  resends_in_window: number;
+}
+
+/** The resend counters under a row lock: concurrent resends are counted one after the other. */
+export async function lockResendCounters(db: Db, id: string): Promise<ResendCounters | undefined> {
+  return db
+    .selectFrom('invitations')
+    .select(['resends', 'last_resent_at', 'resend_window_start', 'resends_in_window'])
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export async function saveResendCounters(db: Db, id: string, counters: ResendCounters): Promise<void> {
+  await db.updateTable('invitations').set(counters).where('id', '=', id).execute();
+}

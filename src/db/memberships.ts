@@ -63,11 +63,23 @@ export async function isMember(db: Db, tenantId: string, email: string): Promise
 }
 
 /** Grant a role exactly once: a repeated grant for the same invitation changes nothing. */
-export async function upsertMembership(db: Db, input: { tenantId: string; userId: string; roleId: string; invitationId: string }): Promise<void> {
+export async function upsertMembership(
+  db: Db,
+  input: { tenantId: string; userId: string; roleId: string; invitationId: string; acceptedBy?: string | null },
+): Promise<void> {
+  const acceptedBy = input.acceptedBy ?? null;
   await db
     .insertInto('memberships')
-    .values({ tenant_id: input.tenantId, user_id: input.userId, role_id: input.roleId, invitation_id: input.invitationId })
-    .onConflict((oc) => oc.columns(['tenant_id', 'user_id']).doUpdateSet({ role_id: input.roleId, invitation_id: input.invitationId }))
+    .values({ tenant_id: input.tenantId, user_id: input.userId, role_id: input.roleId, invitation_id: input.invitationId, accepted_by: acceptedBy })
+    .onConflict((oc) => oc.columns(['tenant_id', 'user_id']).doUpdateSet({ role_id: input.roleId, invitation_id: input.invitationId, accepted_by: acceptedBy }))
+    .execute();
+}
+
+/** The product account its back end named when accepting; the grant records it. */
+export async function insertAcceptance(db: Db, input: { id: string; invitationId: string; email: string; externalId: string | null }): Promise<void> {
+  await db
+    .insertInto('invitation_acceptances')
+    .values({ id: input.id, invitation_id: input.invitationId, account_email: input.email, account_external_id: input.externalId })
     .execute();
 }
 

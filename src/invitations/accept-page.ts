@@ -19,6 +19,7 @@ export function acceptPageRoutes(deps: InvitationDeps): Router {
   router.get('/:token', async (ctx) => {
     const found = await lookupByToken(deps, ctx.params.token!);
     const { invitation, tenant } = found;
+    const signIn = tenant.accept_policy !== 'link';
     ctx.type = 'html';
     ctx.body = page(
       `Invitation to ${tenant.name}`,
@@ -26,7 +27,7 @@ export function acceptPageRoutes(deps: InvitationDeps): Router {
 <p><strong>${e(found.inviterName)}</strong> invited <strong>${e(invitation.email)}</strong> to join <strong>${e(tenant.name)}</strong> as <strong>${e(found.roleName)}</strong>.</p>
 ${invitation.message ? `<blockquote>${e(invitation.message)}</blockquote>` : ''}
 <form method="post">
-<button class="accept" type="submit" name="decision" value="accept">Accept invitation</button>
+<button class="accept" type="submit" name="decision" value="accept">${signIn ? 'Sign in to accept' : 'Accept invitation'}</button>
 <button class="decline" type="submit" name="decision" value="decline">Decline</button>
 </form>
 <p class="muted">This invitation expires on ${e(formatDate(invitation.expires_at, invitation.language))}.</p>`,
@@ -43,6 +44,15 @@ ${invitation.message ? `<blockquote>${e(invitation.message)}</blockquote>` : ''}
       return;
     }
     if (decision !== 'accept') throw new UsherError('invalid-request', 'decision must be accept or decline');
+    const found = await lookupByToken(deps, ctx.params.token!);
+    if (found.tenant.accept_policy !== 'link') {
+      // The page cannot tell who the invitee is: the product signs them in and accepts for that account.
+      const signInUrl = signInLink(found.tenant.sign_in_url, ctx.params.token!);
+      if (!signInUrl) throw new UsherError('wrong-account', 'sign in to the product to accept this invitation');
+      ctx.status = 303;
+      ctx.redirect(signInUrl);
+      return;
+    }
     const outcome = await acceptByToken(deps, ctx.params.token!);
     if (outcome.redirectUrl) {
       ctx.status = 303;
@@ -76,9 +86,18 @@ async function htmlErrors(ctx: Context, next: Next) {
       'token-gone': 'This invitation link has already been used, was replaced by a newer one, or was withdrawn.',
       'invitation-not-pending': 'This invitation is no longer open.',
       'inviter-not-allowed': 'This invitation can no longer be accepted: the person who sent it may no longer grant access.',
+      'wrong-account': 'Sign in to the product with the invited account to accept this invitation.',
     };
     ctx.status = err.status;
     ctx.type = 'html';
     ctx.body = page(problems[err.code].title, `<h1>${e(problems[err.code].title)}</h1><p>${e(messages[err.code] ?? err.message)}</p>`);
   }
+}
+
+/** The tenant's sign-in page with the token added, for the product to accept once the invitee signed in. */
+function signInLink(signInUrl: string | null, token: string): string | null {
+  if (!signInUrl || !URL.canParse(signInUrl)) return null;
+  const url = new URL(signInUrl);
+  url.searchParams.set('token', token);
+  return url.toString();
 }

@@ -1,11 +1,14 @@
 import type { Invitation, Tenant } from '../db/database';
 import { findInvitationById } from '../db/invitations';
+import { insertAcceptance } from '../db/memberships';
 import { findRoleById } from '../db/roles';
 import { findTenant } from '../db/tenants';
 import { findToken } from '../db/tokens';
 import { findUserById } from '../db/users';
 import { UsherError } from '../lib/errors';
+import { newId } from '../lib/ids';
 import { inviterDisplayName } from '../lib/names';
+import { type AcceptingAccount, judgeAccount } from './accept-policy';
 import type { InvitationDeps } from './deps';
 import { redirectAllowed } from './policy';
 import { hashToken, tokenPattern } from './tokens';
@@ -44,9 +47,22 @@ export interface AcceptOutcome {
   redirectUrl: string | null;
 }
 
-export async function acceptByToken(deps: InvitationDeps, token: string): Promise<AcceptOutcome> {
+/**
+ * Accepts with a link. `account` is the product's signed-in account, named by its back end (a server key); the tenant's
+ * accept policy may demand one and that it match the invited address. A refusal changes nothing.
+ */
+export async function acceptByToken(deps: InvitationDeps, token: string, options: { account?: AcceptingAccount; tenantId?: string } = {}): Promise<AcceptOutcome> {
   const found = await lookupByToken(deps, token);
-  const { redirectUrl } = await deps.workflows.accept(found.invitation.id, { tokenGeneration: found.tokenGeneration });
+  // A key of another tenant learns nothing of this link.
+  if (options.tenantId !== undefined && options.tenantId !== found.tenant.id) throw new UsherError('token-not-found');
+  const verdict = judgeAccount(found.tenant.accept_policy, found.invitation.email, options.account);
+  if (!verdict.ok) throw new UsherError('wrong-account', verdict.message);
+  let acceptanceId: string | undefined;
+  if (options.account) {
+    acceptanceId = newId();
+    await insertAcceptance(deps.db, { id: acceptanceId, invitationId: found.invitation.id, email: options.account.email, externalId: options.account.externalId ?? null });
+  }
+  const { redirectUrl } = await deps.workflows.accept(found.invitation.id, { tokenGeneration: found.tokenGeneration, ...(acceptanceId ? { acceptanceId } : {}) });
   const allowed = redirectUrl && redirectAllowed(redirectUrl, found.tenant.allowed_redirect_hosts) ? redirectUrl : null;
   deps.log.info('invitation accepted', { invitationId: found.invitation.id, tenantId: found.tenant.id });
   return { invitationId: found.invitation.id, redirectUrl: allowed ?? found.tenant.home_url };

@@ -1,5 +1,6 @@
 import type { Invitation } from '../db/database';
-import { findInvitation } from '../db/invitations';
+import { findInvitation, lockResendCounters, saveResendCounters } from '../db/invitations';
+import { judgeResend } from './resend-limits';
 import { findRoleById, findRoleBySlug } from '../db/roles';
 import { checkInviter } from './policy';
 import { UsherError } from '../lib/errors';
@@ -32,6 +33,7 @@ export async function resendInvitation(
   const invitation = await pendingInvitation(deps, input.tenantId, input.id);
   // A fresh link to an invitation is as good as making it: only for a caller who could have.
   await requireWithinCeiling(deps, invitation.tenant_id, invitation.role_id, input.maxRank);
+  await reserveResend(deps, invitation.id);
   const expiresAt = input.expiresInDays !== undefined ? deps.clock().getTime() + daysToMs(input.expiresInDays) : undefined;
   const state = await deps.workflows.resend(input.id, { actor: input.actor, expiresAt });
   deps.log.info('invitation resent', { invitationId: input.id, tenantId: input.tenantId, generation: state.tokenGeneration });
@@ -74,4 +76,17 @@ async function requireWithinCeiling(deps: InvitationDeps, tenantId: string, role
   if (maxRank === undefined) return;
   const role = await findRoleById(deps.db, tenantId, roleId);
   if (!role || role.rank > maxRank) throw new UsherError('role-too-high', `this API key may not act on an invitation to ${role?.slug ?? 'this role'}`);
+}
+
+/** Counts the resend against the invitation's limits, or refuses with 429 and when to retry. */
+async function reserveResend(deps: InvitationDeps, id: string): Promise<void> {
+  await deps.db.transaction().execute(async (tx) => {
+    const counters = await lockResendCounters(tx, id);
+    if (!counters) throw new UsherError('not-found', 'no such invitation');
+    const verdict = judgeResend(counters, deps.resendLimits, deps.clock());
+    if (!verdict.ok) {
+      throw new UsherError('rate-limited', verdict.message, verdict.retryAfterSeconds !== undefined ? { retryAfter: verdict.retryAfterSeconds } : {});
+    }
+    await saveResendCounters(tx, id, verdict.next);
+  });
 }

@@ -9,10 +9,10 @@ import { acceptByToken, declineByToken, lookupByToken } from './invitee-actions'
 import { timelineOf, toViews } from './views';
 import type { InvitationDeps } from './deps';
 import { type ApiKeyState, keyActor, requireApiKey, requireInvitationScope } from '../http/auth';
-import type { ApiKeyPrincipal } from '../db/api-keys';
+import { type ApiKeyPrincipal, findApiKeyPrincipal } from '../db/api-keys';
 import { idempotencyKey, parse, readJson } from '../http/body';
 import { keysetPage } from '../http/paging';
-import { createInvitationBody, editBody, idParam, listInvitationsQuery, resendBody, revokeBody, tokenBody } from './schemas';
+import { acceptBody, createInvitationBody, editBody, idParam, listInvitationsQuery, resendBody, revokeBody, tokenBody } from './schemas';
 
 
 /** The invitee's side: no API key, the token is the credential. Mounted before the `:id` routes. */
@@ -31,11 +31,14 @@ export function inviteeRoutes(deps: InvitationDeps): Router {
       message: found.invitation.message,
       expiresAt: found.invitation.expires_at.toISOString(),
       status: found.invitation.status,
+      acceptPolicy: found.tenant.accept_policy,
     };
   });
   router.post('/accept', async (ctx) => {
-    const { token } = await readJson(ctx, tokenBody);
-    const outcome = await acceptByToken(deps, token);
+    const { token, account } = await readJson(ctx, acceptBody);
+    // Naming the accepting account is the product's back end speaking: it takes a server key of the invitation's tenant.
+    const principal = account ? await serverKeyOf(deps, ctx.get('authorization')) : undefined;
+    const outcome = await acceptByToken(deps, token, { account, tenantId: principal?.tenantId });
     ctx.body = { invitationId: outcome.invitationId, status: 'accepted', redirectUrl: outcome.redirectUrl };
   });
   router.post('/decline', async (ctx) => {
@@ -152,4 +155,13 @@ async function inviterFor(deps: InvitationDeps, principal: ApiKeyPrincipal, name
   }
   if (!inviter) throw new UsherError('invalid-request', 'inviter: no such user in this tenant', { errors: [{ path: 'inviter', message: 'unknown user' }] });
   return inviter;
+}
+
+async function serverKeyOf(deps: InvitationDeps, authorization: string): Promise<ApiKeyPrincipal> {
+  const secret = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+  const principal = secret ? await findApiKeyPrincipal(deps.db, secret) : undefined;
+  if (!principal) throw new UsherError('unauthorized', 'naming the accepting account takes a server API key: "Authorization: Bearer <key>"');
+  if (principal.kind !== 'server') throw new UsherError('forbidden', 'naming the accepting account takes a server key; a member key acts as its own user');
+  if (!principal.scopes.includes('invitations:write')) throw new UsherError('missing-scope', 'this API key lacks the scope invitations:write', { scope: 'invitations:write' });
+  return principal;
 }

@@ -24,6 +24,16 @@ export const createInvitationBody = z
   .strict();
 
 export const tokenBody = z.object({ token: z.string().min(1).max(200) }).strict();
+export const acceptBody = z
+  .object({
+    token: z.string().min(1).max(200),
+    account: z
+      .object({ email: emailAddress, externalId: z.string().min(1).max(255).optional() })
+      .strict()
+      .optional()
+      .describe("The product's signed-in account accepting; needs a server key with invitations:write"),
+  })
+  .strict();
 export const resendBody = z.object({ expiresInDays: z.number().int().min(1).max(365).optional() }).strict();
 export const editBody = z
   .object({

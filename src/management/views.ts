@@ -15,6 +15,8 @@ export function tenantView(t: Tenant) {
     reminderDays: t.reminder_days,
     allowedRedirectHosts: t.allowed_redirect_hosts,
     homeUrl: t.home_url,
+    acceptPolicy: t.accept_policy,
+    signInUrl: t.sign_in_url,
     defaultRoleSlug: t.default_role_slug,
     mendixEnvironmentUuid: t.mendix_environment_uuid,
     quickbaseDbid: t.quickbase_dbid,

@@ -37,6 +37,10 @@ const settingsFields = {
   reminderDays,
   allowedRedirectHosts: z.array(redirectHost).max(100),
   homeUrl: httpUrl.nullable().describe('Where an invitee lands after accepting when no allowed redirectUrl was given'),
+  acceptPolicy: z
+    .enum(['link', 'email', 'domain'])
+    .describe('Who may accept: whoever holds the link; or only an account, named by your back end, with the invited address (email) or its domain'),
+  signInUrl: httpUrl.nullable().describe('Under email/domain, the hosted accept page sends the invitee here, with `token`, to sign in and accept'),
   defaultRoleSlug: roleSlug.describe('The role an invitation grants when it names none; must exist'),
   mendixEnvironmentUuid: z.guid({ message: 'must be a UUID' }).nullable(),
   quickbaseDbid: z
@@ -96,6 +100,8 @@ export const tenantView = z.object({
   reminderDays: z.array(z.number().int()),
   allowedRedirectHosts: z.array(z.string()),
   homeUrl: z.string().nullable(),
+  acceptPolicy: z.enum(['link', 'email', 'domain']),
+  signInUrl: z.string().nullable(),
   defaultRoleSlug: z.string(),
   mendixEnvironmentUuid: z.string().nullable(),
   quickbaseDbid: z.string().nullable(),

@@ -24,6 +24,8 @@ const columnOf = {
   reminderDays: 'reminder_days',
   allowedRedirectHosts: 'allowed_redirect_hosts',
   homeUrl: 'home_url',
+  acceptPolicy: 'accept_policy',
+  signInUrl: 'sign_in_url',
   defaultRoleSlug: 'default_role_slug',
   mendixEnvironmentUuid: 'mendix_environment_uuid',
   quickbaseDbid: 'quickbase_dbid',
