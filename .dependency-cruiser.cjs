@@ -3,7 +3,7 @@
  *   src/main → activities → features (invitations, bulk, management, compat) → http, temporal, email → db → lib
  * Workflows import only the Temporal SDK and their own modules (type-only imports of activities' signatures aside).
  */
-const FEATURES = '^src/(invitations|bulk|management|compat)/';
+const FEATURES = '^src/(invitations|bulk|management|compat|webhooks)/';
 const BELOW_FEATURES = '^src/(http|temporal|email|db|lib)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -39,16 +39,16 @@ module.exports = {
     {
       name: 'invitations-is-the-core-feature',
       severity: 'error',
-      comment: 'bulk, management and compat build on invitations; invitations does not know them.',
+      comment: 'bulk, management, compat and webhooks build on invitations; invitations does not know them.',
       from: { path: '^src/invitations/' },
-      to: { path: '^src/(bulk|management|compat)/' },
+      to: { path: '^src/(bulk|management|compat|webhooks)/' },
     },
     {
       name: 'features-side-by-side',
       severity: 'error',
-      comment: 'Seed adapters, bulk and management do not import one another.',
-      from: { path: '^src/(bulk|management|compat)/' },
-      to: { path: '^src/(bulk|management|compat)/', pathNot: '^src/$1/' },
+      comment: 'Seed adapters, bulk, management and webhooks do not import one another.',
+      from: { path: '^src/(bulk|management|compat|webhooks)/' },
+      to: { path: '^src/(bulk|management|compat|webhooks)/', pathNot: '^src/$1/' },
     },
     {
       name: 'seed-adapters-apart',
@@ -86,18 +86,35 @@ module.exports = {
       name: 'workflows-import-only-the-sdk',
       severity: 'error',
       comment: 'Workflow code runs in the deterministic sandbox: the SDK and its own modules only.',
-      from: { path: '^workflows/' },
+      // The one exception: workflows/interceptors.ts is not a workflow but the interceptors module bundled with them
+      // (workflowInterceptorModules), and imports the OpenTelemetry workflow interceptors, which the Temporal SDK
+      // writes for the sandbox (its bundler swaps in their sandbox-safe imports). Only their workflow entry point.
+      from: { path: '^workflows/', pathNot: '^workflows/interceptors\\.ts$' },
       to: {
         pathNot: ['^workflows/', '^node_modules/@temporalio/(workflow|common)/'],
         dependencyTypesNot: ['type-only'],
       },
     },
     {
+      name: 'workflow-interceptors-import-only-the-sdk',
+      severity: 'error',
+      comment: 'The workflow interceptors module: the SDK, its own modules, and the OpenTelemetry workflow interceptors.',
+      from: { path: '^workflows/interceptors\\.ts$' },
+      to: {
+        pathNot: [
+          '^workflows/',
+          '^node_modules/@temporalio/(workflow|common)/',
+          '^node_modules/@temporalio/interceptors-opentelemetry/lib/workflow/',
+        ],
+        dependencyTypesNot: ['type-only'],
+      },
+    },
+    {
       name: 'api-process-loads-no-workflow-code',
       severity: 'error',
-      comment: 'Outside the worker, only the workflows\' message, search-attribute and schedule modules may be loaded.',
+      comment: 'Outside the worker, only the workflows\' message, search-attribute, schedule and request-id header modules may be loaded.',
       from: { path: '^src/(?!main/worker)' },
-      to: { path: '^workflows/(?!messages|search-attributes|schedule)', dependencyTypesNot: ['type-only'] },
+      to: { path: '^workflows/(?!messages|search-attributes|schedule|request-id)', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'dev-only-stays-dev',

@@ -1,16 +1,32 @@
-# One image for the three production commands: `usher api`, `usher worker`, `usher migrate`.
-FROM node:24-bookworm-slim
+# One image for the production commands: `usher api`, `usher worker`, `usher migrate` (and `usher tenant|api-key|
+# invitation …` for operators), all compiled JavaScript: no TypeScript, no tsx and no workflow bundling at run time.
+
+# Build: compile the CLI with esbuild and bundle the workflows once (npm run build → dist/).
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
-ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
 COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
 COPY migrations ./migrations
+RUN npm run build
+
+# Run: production dependencies and dist/ only, as the unprivileged `node` user.
+FROM node:24-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
 COPY bin ./bin
 USER node
-ENV HOST=0.0.0.0 PORT=3000
-EXPOSE 3000
-ENTRYPOINT ["node", "--import", "tsx", "src/main/cli.ts"]
+# The API on PORT; each process's /metrics (and the worker's /healthz) on its metrics port, bound to loopback inside the
+# container until METRICS_HOST=0.0.0.0 opens it to the scraper's network (docs/operating.md).
+ENV HOST=0.0.0.0 PORT=3000 METRICS_PORT=9464 WORKER_METRICS_PORT=9464
+EXPOSE 3000 9464
+# Healthy when this container's API answers /healthz, or its worker runs (/healthz on WORKER_METRICS_PORT).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "dist/healthcheck.js"]
+ENTRYPOINT ["node", "--enable-source-maps", "dist/cli.js"]
 CMD ["api"]

@@ -8,6 +8,7 @@ import { provisionInviteeActivity } from './provision-invitee';
 import { rotateTokenActivity } from './rotate-token';
 import { sendInvitationEmailActivity } from './send-invitation-email';
 import { validateInviterActivity } from './validate-inviter';
+import { webhookActivities } from './webhooks';
 
 export type { ActivityDeps } from './deps';
 
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     editInvitation: editInvitationActivity(deps),
     processBatchChunk: processBatchChunkActivity(deps),
     completeBatch: completeBatchActivity(deps),
+    ...webhookActivities(deps),
   };
 }
 

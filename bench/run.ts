@@ -1,133 +1,583 @@
 /**
- * npm run bench: Usher's create path measured against bare baselines in the same run, on the real stack
- * (embedded PostgreSQL, Temporal dev server, loopback SMTP, worker and API in this process).
- *   BENCH_N (default 200) invitations per phase, BENCH_CONCURRENCY (default 10) for the concurrent phase.
+ * npm run bench: Usher against bare Temporal, each pair measured in this one run at the same concurrency, on the real
+ * stack (bench/stack.ts). Prints one table of every figure, its baseline, the ratio and the target (issue 12), and
+ * writes the figures as JSON (BENCH_OUT, default bench/results/latest.json) for the chart (bench/chart.py).
+ *
+ *   BENCH_N            creates per side in R1's closed loop (1000)
+ *   BENCH_CONCURRENCY  callers in the closed loops (32)
+ *   BENCH_OPEN_SECONDS length of each open-loop point (15)
+ *   BENCH_BULK         rows in R2's upload (10000)
+ *   BENCH_LIFECYCLES   create → accept lifecycles per side in R3 (300)
+ *   BENCH_SCALE        pending invitations R6 piles up (10000; 100000 is the opt-in large run)
+ *   BENCH_PROBES       sequential creates / accepts / lookups at empty and at scale (100)
+ *   BENCH_DEV=0        skips `usher dev`'s idle RSS
+ *   BENCH_PROFILE=r1|r2  runs `usher api` and `usher worker` with --cpu-prof for that phase and prints where the time went
+ *   BENCH_SMOKE=1      a few dozen invitations through every phase: proves the bench runs, measures nothing
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, chmod } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { connectDatabase } from '../src/db/connect';
-import { migrateToLatest } from '../src/db/migrate';
-import { startEmbeddedPostgres } from '../src/main/dev/embedded-postgres';
-import { startMailCatcher } from '../src/main/dev/mail-catcher';
-import { newDevSecrets, seedDemoTenant } from '../src/main/dev/seed';
-import { freePort } from '../src/main/dev/processes';
-import { findTemporalCli, startTemporalDevServer } from '../src/main/dev/temporal-dev-server';
-import { createLogger } from '../src/lib/log';
-import { tokenKeyRing } from '../src/lib/token-keys';
-import { apiDeps, closeServer, invitationDeps, listen, runWorker } from '../src/main/wiring';
-import { quietRuntime } from '../src/main/worker';
+import { spawnSync } from 'node:child_process';
+import { counterDelta, type DbCounters, dbCounters, type PlanCheck, planChecks, resetStatements, type Statement, statements } from './db-stats';
+import { type DevRss, measureDevIdleRss, withBuild } from './dev-rss';
+import { expiryHistory, type HistorySummary, historyOf } from './history';
+import { type ClosedLoopResult, closedLoop, type Latencies, type OpenLoopResult, openLoop, sampler, sleep } from './load';
+import { scrape, type TaskLatency, taskLatencies } from './metrics';
+import { formatProfile, summarizeProfile } from './profile';
+import { measureRendering, type RenderResult } from './render';
+import { type BenchStack, cpuSeconds, root, startBenchStack } from './stack';
+import { tokenOf, usherApi } from './usher-api';
 
-const N = Number(process.env.BENCH_N ?? 200);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
-
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const env = process.env;
+const smoke = env.BENCH_SMOKE === '1';
+const num = (name: string, full: number, small: number) => Number(env[name] ?? (smoke ? small : full));
+const cfg = {
+  n: num('BENCH_N', 1000, 40),
+  concurrency: num('BENCH_CONCURRENCY', 32, 8),
+  openSeconds: num('BENCH_OPEN_SECONDS', 15, 2),
+  sweep: smoke ? [0.5] : [0.25, 0.5, 0.75, 1],
+  bulk: num('BENCH_BULK', 10_000, 30),
+  lifecycles: num('BENCH_LIFECYCLES', 300, 10),
+  scale: num('BENCH_SCALE', 10_000, 40),
+  probes: num('BENCH_PROBES', 100, 5),
+  devIdleSeconds: num('BENCH_DEV_IDLE_SECONDS', 20, 2),
+  dev: env.BENCH_DEV !== '0',
+  profile: env.BENCH_PROFILE as 'r1' | 'r2' | undefined,
+  out: path.resolve(env.BENCH_OUT ?? (smoke ? path.join(os.tmpdir(), `usher-bench-smoke-${process.pid}.json`) : path.join(root, 'bench/results/latest.json'))),
 };
-const ms = (v: number) => `${v.toFixed(1)} ms`;
 
-async function timed(count: number, concurrency: number, run: (i: number) => Promise<void>) {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const i = next++;
-        const t0 = performance.now();
-        await run(i);
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  return { p50: percentile(latencies, 50), p95: percentile(latencies, 95), perSecond: count / seconds };
+const say = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)} load ${os.loadavg()[0]!.toFixed(1)}] ${line}\n`);
+const fmtMs = (v: number) => (Number.isFinite(v) ? (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 1 : 0)} ms`) : 'n/a');
+const fmtRate = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)}/s`;
+
+interface Row {
+  id: string;
+  figure: string;
+  bare: string;
+  usher: string;
+  ratio: string;
+  target: string;
+  met: boolean | null;
 }
 
-async function main() {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'usher-bench-'));
-  await chmod(dir, 0o755);
-  const log = createLogger('silent');
-  quietRuntime();
-  // BENCH_FSYNC=off shows what durable commits cost on this disk.
-  const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), fast: process.env.BENCH_FSYNC === 'off' });
-  const temporal = await startTemporalDevServer({ cli: findTemporalCli(process.env.TEMPORAL_CLI) });
-  const mail = await startMailCatcher();
-  const db = connectDatabase(await pg.createDatabase('usher_bench'), { maxConnections: 20 });
-  await migrateToLatest(db);
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const apiKey = `usher_bench_${randomBytes(12).toString('hex')}`;
-  await seedDemoTenant(db, { secrets: newDevSecrets(apiKey), publicBaseUrl: baseUrl });
-  const settings = { tokenKeys: tokenKeyRing(randomBytes(32).toString('base64url')), publicBaseUrl: baseUrl, taskQueue: 'usher-bench' };
-  const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection });
-  const server = await listen(apiDeps(invitationDeps(db, client, settings, log), client, { limits: { writesPerMinute: 0, loginsPerMinute: 0 } }), '127.0.0.1', port);
+async function main(): Promise<void> {
+  const runId = randomBytes(3).toString('hex');
+  const startedAt = new Date();
+  const loadAtStart = os.loadavg();
+  say(`config ${JSON.stringify({ ...cfg, out: undefined })}`);
 
+  // R4 first, before anything else of ours runs on the two cores.
+  say('R4 rendering');
+  const render: RenderResult = await measureRendering({ compiled: smoke ? 200 : 5000, mjml: smoke ? 5 : 100 });
+
+  say('starting the stack');
+  const stack = await startBenchStack({ log: say });
+  const api = usherApi(stack.baseUrl, stack.apiKey);
+  const { client, mail } = stack;
+  const loads: Record<string, number> = {};
+  const undrained: string[] = [];
+  const rss = sampler(1000, () => ({ api: stack.api.rssMiB(), worker: stack.worker.rssMiB() }));
+  const pending = async () => Number((await stack.admin.query(`/* bench-own */ select count(*)::int as n from invitations where status = 'pending'`)).rows[0].n);
+  let created = 0;
   const create = async (email: string) => {
-    const response = await fetch(`${baseUrl}/v1/invitations`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ email, role: 'member', message: 'Welcome!' }),
-    });
-    if (response.status !== 201) throw new Error(`create answered ${response.status}: ${await response.text()}`);
-    await response.arrayBuffer();
+    const result = await api.create(email);
+    created++;
+    return result;
+  };
+  const bareStart = (prefix: string) => (i: number) =>
+    client.workflow.start('benchNoop', { taskQueue: stack.bareQueue, workflowId: `bare-${prefix}-${runId}-${i}`, args: [] });
+  /** Waits until every email of a tag is in, then a moment for the worker's last steps. */
+  const drain = async (tag: string, n: number) => {
+    try {
+      await mail.waitForCount(tag, n, Math.max(300_000, n * 500));
+    } catch (err) {
+      // A backlog left over is reported, not fatal: the next phase starts on a busier system, which the table says.
+      say(`drain: ${err instanceof Error ? err.message : String(err)}`);
+      undrained.push(tag);
+    }
+    await sleep(smoke ? 200 : 2000);
   };
 
-  await timed(20, 4, (i) => create(`warmup-${i}@bench.example`));
-  // The API alone: no worker yet, so nothing else competes for this process (the workflows wait in Temporal).
-  const apiOnly = await timed(N, 1, (i) => create(`api-${i}@bench.example`));
-  const maxCachedWorkflows = process.env.WORKER_MAX_CACHED_WORKFLOWS ? Number(process.env.WORKER_MAX_CACHED_WORKFLOWS) : undefined;
-  const worker = await runWorker({ db, smtpUrl: mail.url, mailFrom: 'bench@usher.localhost', settings, temporal: { address: temporal.address, namespace: 'default' }, maxCachedWorkflows, log });
-  await mail.waitFor(() => mail.messages().length >= N + 20, 120_000);
-  const rssBefore = process.memoryUsage().rss;
-  const health = await timed(N, 1, async () => {
-    await (await fetch(`${baseUrl}/healthz`)).arrayBuffer();
-  });
-  const bareStart = await timed(N, 1, async (i) => {
-    await client.workflow.start('benchNoop', { taskQueue: 'usher-bench-nobody', workflowId: `bench-bare-${i}`, args: [] });
-  });
-  const sequential = await timed(N, 1, (i) => create(`seq-${i}@bench.example`));
-  const concurrent = await timed(N, CONCURRENCY, (i) => create(`con-${i}@bench.example`));
-  const delivery = await timed(Math.min(N, 50), 1, async (i) => {
-    const email = `mail-${i}@bench.example`;
-    await create(email);
-    await mail.waitFor((m) => m.to.includes(email), 30_000);
-  });
-  const rssAfter = process.memoryUsage().rss;
+  try {
+    // Warm-up: JIT, pools, the worker's workflow cache and sticky queues, for both sides.
+    say('warm-up');
+    await closedLoop(smoke ? 8 : 60, 8, (i) => create(`warm-${i}@bench.example`));
+    await closedLoop(smoke ? 8 : 60, 8, bareStart('warm'));
+    await drain('warm', smoke ? 8 : 60);
 
-  const rows: [string, string, string, string][] = [
-    ['GET /healthz (bare Koa baseline)', ms(health.p50), ms(health.p95), health.perSecond.toFixed(0)],
-    ['Temporal start, no row (bare baseline)', ms(bareStart.p50), ms(bareStart.p95), bareStart.perSecond.toFixed(0)],
-    ['POST /v1/invitations, API alone', ms(apiOnly.p50), ms(apiOnly.p95), apiOnly.perSecond.toFixed(0)],
-    ['POST /v1/invitations, 1 at a time + worker', ms(sequential.p50), ms(sequential.p95), sequential.perSecond.toFixed(0)],
-    [`POST /v1/invitations, ${CONCURRENCY} at a time + worker`, ms(concurrent.p50), ms(concurrent.p95), concurrent.perSecond.toFixed(0)],
-    ['create → invitation email received', ms(delivery.p50), ms(delivery.p95), delivery.perSecond.toFixed(1)],
-  ];
-  process.stdout.write(`\nUsher benchmark (N=${N}, node ${process.version}, ${os.cpus().length} cores)\n\n`);
-  process.stdout.write(`${'phase'.padEnd(46)}${'p50'.padStart(11)}${'p95'.padStart(11)}${'per s'.padStart(9)}\n`);
-  for (const [name, p50, p95, rate] of rows) process.stdout.write(`${name.padEnd(46)}${p50.padStart(11)}${p95.padStart(11)}${rate.padStart(9)}\n`);
-  process.stdout.write(
-    `\ncreate p50 (API alone) / bare Temporal start p50: ${(apiOnly.p50 / bareStart.p50).toFixed(2)}x\n` +
-      `API+worker process RSS: ${(rssBefore / 2 ** 20).toFixed(0)} MiB with ${N + 20} invitations open, ${(rssAfter / 2 ** 20).toFixed(0)} MiB with ${4 * N + 20 + Math.min(N, 50)}\n`,
-  );
+    // R6 at empty: the figures the pile must not move.
+    say('R6 probes on the empty system');
+    const empty = await probes(stack, 'r6e', cfg.probes, create);
+    const emptyRss = { api: stack.api.rssMiB(), worker: stack.worker.rssMiB() };
 
-  await closeServer(server);
-  await worker.stop();
-  await connection.close();
-  await mail.stop();
-  await db.destroy();
-  await temporal.stop();
-  await pg.stop();
-  await rm(dir, { recursive: true, force: true });
+    // R5: one create → accept history, from the probes (accepted above); its steps are the bare lifecycle's shape.
+    say('R5 create → accept history');
+    await client.workflow.getHandle(`invitation-${empty.acceptedIds[0]}`).result();
+    const acceptHistory = await historyOf(client, empty.acceptedIds[0]!);
+
+    // R1 closed loop: bare starts, then creates, 32 callers each.
+    if (cfg.profile === 'r1') await profileFromHere(stack, 'r1');
+    say(`R1 closed loop: ${cfg.n} bare starts at ${cfg.concurrency}`);
+    loads.r1 = os.loadavg()[0]!;
+    const r1Bare = await closedLoop(cfg.n, cfg.concurrency, bareStart('r1'));
+    say(`R1 closed loop: ${cfg.n} creates at ${cfg.concurrency}`);
+    const r1Before = await phaseStart(stack);
+    const r1Usher = await closedLoop(cfg.n, cfg.concurrency, (i) => create(`r1c-${i}@bench.example`));
+    await drain('r1c', r1Usher.n);
+    const r1Costs = await phaseEnd(stack, r1Before, r1Usher.n);
+    if (cfg.profile === 'r1') await stack.restartUsher([]);
+
+    // R1 open loop: the same offered rates for both sides, as fractions of the bare closed-loop rate.
+    const sweep: { fraction: number; offered: number; bare: OpenLoopResult; usher: OpenLoopResult }[] = [];
+    for (const fraction of cfg.sweep) {
+      const offered = Math.max(1, r1Bare.rate * fraction);
+      say(`R1 open loop at ${fmtRate(offered)} (${fraction} of the bare rate)`);
+      const bare = await openLoop(offered, cfg.openSeconds, bareStart(`open${fraction}`));
+      await sleep(1000);
+      const tag = `r1o${String(fraction).replace('.', '')}`;
+      const usher = await openLoop(offered, cfg.openSeconds, (i) => create(`${tag}-${i}@bench.example`));
+      await drain(tag, usher.n);
+      sweep.push({ fraction, offered, bare, usher });
+    }
+    const half = sweep.find((p) => p.fraction === 0.5)!;
+
+    // R3: whole lifecycles, bare and Usher, at the same concurrency.
+    const shape = acceptHistory.shape;
+    say(`R3 lifecycle: ${cfg.lifecycles} bare (${shape.before.length}+${shape.accept.length}+${shape.after.length} steps)`);
+    loads.r3 = os.loadavg()[0]!;
+    const r3Bare = await closedLoop(cfg.lifecycles, cfg.concurrency, async (i) => {
+      const handle = await client.workflow.start('benchLifecycle', { taskQueue: stack.bareQueue, workflowId: `bare-r3-${runId}-${i}`, args: [shape] });
+      await handle.executeUpdate('accept', { args: [] });
+    });
+    say(`R3 lifecycle: ${cfg.lifecycles} Usher`);
+    const noticesBefore = mail.count('');
+    const r3Before = await phaseStart(stack);
+    const r3Usher = await closedLoop(cfg.lifecycles, cfg.concurrency, async (i) => {
+      const email = `r3-${i}@bench.example`;
+      await create(email);
+      const note = await mail.waitFor(email, 300_000);
+      await api.accept(tokenOf(note.link));
+    });
+    await mail.waitForCount('', noticesBefore + r3Usher.n, 300_000);
+    await sleep(smoke ? 200 : 2000);
+    const r3Costs = await phaseEnd(stack, r3Before, r3Usher.n);
+
+    // R2: a bulk upload against as many bare starts; RSS sampled all along.
+    say(`R2 bulk: ${cfg.bulk} bare starts at ${cfg.concurrency}`);
+    loads.r2 = os.loadavg()[0]!;
+    const r2Bare = await closedLoop(cfg.bulk, cfg.concurrency, bareStart('r2'));
+    if (cfg.profile === 'r2') await profileFromHere(stack, 'r2');
+    say(`R2 bulk: ${cfg.bulk} rows`);
+    const pile: { t: number; pending: number; api: number; worker: number }[] = [];
+    const pileStart = Date.now();
+    const watchPile = setInterval(() => {
+      void pending().then((n) => pile.push({ t: Date.now() - pileStart, pending: n, api: stack.api.rssMiB(), worker: stack.worker.rssMiB() }), () => undefined);
+    }, 2000);
+    const r2Before = await phaseStart(stack);
+    const r2 = await bulk(stack, 'r2', cfg.bulk);
+    const r2Costs = await phaseEnd(stack, r2Before, cfg.bulk);
+    const r2Rss = rss.samples.filter((s) => s.t >= r2.startedAt && s.t <= r2.startedAt + r2.emailsMs);
+    if (cfg.profile === 'r2') await stack.restartUsher([]);
+
+    // R6: pile up to the scale (more bulk uploads), then the same probes as at empty.
+    let topUp = 0;
+    for (let have = await pending(); have < cfg.scale; have = await pending()) {
+      const rows = Math.min(10_000, cfg.scale - have);
+      say(`R6 pile-up: ${have} pending, ${rows} more`);
+      await bulk(stack, `r6p${topUp++}`, rows);
+    }
+    clearInterval(watchPile);
+    const pendingAtScale = await pending();
+    pile.push({ t: Date.now() - pileStart, pending: pendingAtScale, api: stack.api.rssMiB(), worker: stack.worker.rssMiB() });
+    say(`R6 probes with ${pendingAtScale} pending`);
+    await sleep(smoke ? 200 : 5000);
+    await resetStatements(stack.admin);
+    const full = await probes(stack, 'r6f', cfg.probes, create);
+    const plans = await planChecks(stack.admin);
+    const fullRss = { api: stack.api.rssMiB(), worker: stack.worker.rssMiB() };
+
+    say('R5 expiry with three reminders (time-skipping test server)');
+    const expiry = await expiryHistory({ db: stack.db, smtpUrl: mail.url, tenantId: stack.tenantId, inviterUserId: stack.ownerId });
+
+    rss.stop();
+    const peaks = { api: stack.api.peakMiB(), worker: stack.worker.peakMiB() };
+    const profiles = cfg.profile ? await profileSummaries(stack, cfg.profile) : [];
+    await stack.stop();
+
+    let dev: { source: DevRss; built: DevRss } | undefined;
+    if (cfg.dev) {
+      say('usher dev idle RSS, from source (npm start)');
+      const source = await measureDevIdleRss(cfg.devIdleSeconds);
+      say('usher dev idle RSS, from the production build (npm run build: compiled CLI, prebuilt workflow bundle)');
+      const built = await withBuild((dir) => measureDevIdleRss(cfg.devIdleSeconds, [path.join(dir, 'cli.js')]));
+      dev = { source, built };
+    }
+
+    const rows = table({ render, r1Bare, r1Usher, half, r3Bare, r3Usher, r2Bare, r2, r2Rss, acceptHistory, expiry, empty, full, emptyRss, fullRss, pile, pendingAtScale, dev, peaks });
+    const report = renderReport({ rows, startedAt, loadAtStart, loads, sweep, r1Costs, r3Costs, r2Costs, plans, acceptHistory, expiry, profiles, created, undrained });
+    process.stdout.write(report);
+    await mkdir(path.dirname(cfg.out), { recursive: true });
+    await writeFile(
+      cfg.out,
+      `${JSON.stringify(
+        {
+          startedAt,
+          machine: machine(),
+          loadAtStart,
+          loads,
+          config: { ...cfg, out: undefined },
+          rows,
+          render,
+          r1: { bare: r1Bare, usher: r1Usher, sweep },
+          r2: { bare: r2Bare, usher: r2, pile },
+          r3: { bare: r3Bare, usher: r3Usher, shape },
+          r5: { accept: acceptHistory, expiry },
+          r6: { empty, full, emptyRss, fullRss, pendingAtScale, dev, peaks, plans: plans.map(({ plan: _plan, ...p }) => p) },
+          costs: { r1: r1Costs, r2: r2Costs, r3: r3Costs },
+          rss: rss.samples,
+        },
+        null,
+        1,
+      )}\n`,
+    );
+    say(`figures written to ${path.relative(process.cwd(), cfg.out)}`);
+  } catch (err) {
+    rss.stop();
+    await stack.stop();
+    throw err;
+  }
 }
 
+interface Probes {
+  create: Latencies;
+  lookup: Latencies;
+  list: Latencies;
+  listPending: Latencies;
+  get: Latencies;
+  accept: Latencies;
+  acceptedIds: string[];
+}
+
+/** Sequential calls, one at a time: creates (then their emails), lookups of their links, list pages, gets, accepts. */
+async function probes(stack: BenchStack, tag: string, n: number, create: (email: string) => Promise<{ id: string }>): Promise<Probes> {
+  const api = usherApi(stack.baseUrl, stack.apiKey);
+  const timed = async (count: number, run: (i: number) => Promise<unknown>) => (await closedLoop(count, 1, run)) as ClosedLoopResult;
+  const ids: string[] = [];
+  const createTimes = await timed(n, async (i) => ids.push((await create(`${tag}-${i}@bench.example`)).id));
+  const notes = await Promise.all(ids.map((_, i) => stack.mail.waitFor(`${tag}-${i}@bench.example`, 120_000)));
+  const tokens = notes.map((note) => tokenOf(note.link));
+  await sleep(1000);
+  const lookup = await timed(n * 3, (i) => api.lookup(tokens[i % n]!));
+  const list = await timed(n * 2, () => api.list('limit=50'));
+  const listPending = await timed(n * 2, () => api.list('status=pending&limit=50'));
+  const get = await timed(n, (i) => api.get(ids[i]!));
+  const accept = await timed(n, (i) => api.accept(tokens[i]!));
+  return { create: createTimes, lookup, list, listPending, get, accept, acceptedIds: ids };
+}
+
+async function bulk(stack: BenchStack, tag: string, rows: number): Promise<{ startedAt: number; createdMs: number; emailsMs: number; rows: number }> {
+  const api = usherApi(stack.baseUrl, stack.apiKey);
+  const csv = ['email,first_name', ...Array.from({ length: rows }, (_, i) => `${tag}-${i}@bench.example,Row${i}`)].join('\n');
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  const { id } = await api.bulkCsv(csv);
+  let createdMs = Number.NaN;
+  const emails = stack.mail.waitForCount(tag, rows, Math.max(300_000, rows * 500)).then(() => performance.now() - t0);
+  for (;;) {
+    const batch = await api.batch(id);
+    if (batch.processed >= batch.total) {
+      if (batch.counts.created !== rows) throw new Error(`bulk ${tag}: ${batch.counts.created} of ${rows} rows created: ${JSON.stringify(batch.counts)}`);
+      createdMs = performance.now() - t0;
+      break;
+    }
+    await sleep(250);
+  }
+  const emailsMs = await emails;
+  return { startedAt, createdMs, emailsMs, rows };
+}
+
+interface PhaseMark {
+  counters: DbCounters;
+  metrics: Awaited<ReturnType<typeof scrape>>;
+  cpu: Cpu;
+}
+
+type Cpu = { api: number; worker: number; temporal: number; postgres: number };
+const cpuNow = (stack: BenchStack): Cpu => ({
+  api: cpuSeconds(stack.api.pid),
+  worker: cpuSeconds(stack.worker.pid),
+  temporal: cpuSeconds(stack.temporal.pid, true),
+  postgres: cpuSeconds(stack.pg.pid, true),
+});
+
+interface PhaseCosts {
+  invitations: number;
+  /** Per invitation: database commits, rows inserted and updated, WAL bytes. */
+  perInvitation: { commits: number; inserted: number; updated: number; walBytes: number };
+  /** CPU milliseconds per invitation, by process (the phase's wall time includes the drain of its emails). */
+  cpuMs: Cpu;
+  statements: Statement[];
+  tasks: TaskLatency[];
+}
+
+async function phaseStart(stack: BenchStack): Promise<PhaseMark> {
+  await resetStatements(stack.admin);
+  return { counters: await dbCounters(stack.admin), metrics: await scrape(stack.workerMetricsPort), cpu: cpuNow(stack) };
+}
+
+async function phaseEnd(stack: BenchStack, mark: PhaseMark, invitations: number): Promise<PhaseCosts> {
+  const d = counterDelta(mark.counters, await dbCounters(stack.admin));
+  const per = (v: number) => v / Math.max(1, invitations);
+  const cpu = cpuNow(stack);
+  const cpuMs = (k: keyof Cpu) => (per(cpu[k] - mark.cpu[k]) * 1000);
+  return {
+    invitations,
+    perInvitation: { commits: per(d.commits), inserted: per(d.inserted), updated: per(d.updated), walBytes: per(d.walBytes) },
+    cpuMs: { api: cpuMs('api'), worker: cpuMs('worker'), temporal: cpuMs('temporal'), postgres: cpuMs('postgres') },
+    statements: await statements(stack.admin),
+    tasks: taskLatencies(mark.metrics, await scrape(stack.workerMetricsPort)),
+  };
+}
+
+async function profileFromHere(stack: BenchStack, phase: string): Promise<void> {
+  await stack.restartUsher(profileArgs(stack, phase));
+  profiled.set(stack.api.pid, 'api');
+  profiled.set(stack.worker.pid, 'worker');
+}
+
+/** Process id → which Usher process a profile came from. */
+const profiled = new Map<number, string>();
+
+function profileArgs(stack: BenchStack, phase: string): string[] {
+  return ['--cpu-prof', `--cpu-prof-dir=${path.join(stack.dir, `prof-${phase}`)}`];
+}
+
+async function profileSummaries(stack: BenchStack, phase: string): Promise<string[]> {
+  const dir = path.join(stack.dir, `prof-${phase}`);
+  if (!existsSync(dir)) return [];
+  // Kept after the run (the stack's folder is removed) for a closer look, e.g. in Chrome's DevTools.
+  const keep = path.join(os.tmpdir(), 'usher-bench-profiles', phase);
+  await mkdir(keep, { recursive: true });
+  const out: string[] = [];
+  for (const file of (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'))) {
+    const pid = Number(file.split('.')[3]);
+    const name = `${phase}-${profiled.get(pid) ?? pid}.cpuprofile`;
+    await copyFile(path.join(dir, file), path.join(keep, name));
+    out.push(formatProfile(await summarizeProfile(path.join(keep, name))));
+  }
+  return out;
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return { cpus: cpus.length, model: cpus[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, kernel: os.release() };
+}
+
+const ratioText = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : 'n/a');
+
+function table(f: {
+  render: RenderResult;
+  r1Bare: ClosedLoopResult;
+  r1Usher: ClosedLoopResult;
+  half: { offered: number; bare: OpenLoopResult; usher: OpenLoopResult };
+  r3Bare: ClosedLoopResult;
+  r3Usher: ClosedLoopResult;
+  r2Bare: ClosedLoopResult;
+  r2: { createdMs: number; emailsMs: number; rows: number };
+  r2Rss: { t: number; value: { api: number; worker: number } }[];
+  acceptHistory: HistorySummary;
+  expiry: HistorySummary & { remindersSent: number; status: string };
+  empty: Probes;
+  full: Probes;
+  emptyRss: { api: number; worker: number };
+  fullRss: { api: number; worker: number };
+  pile: { pending: number; api: number; worker: number }[];
+  pendingAtScale: number;
+  dev?: { source: DevRss; built: DevRss };
+  peaks: { api: number; worker: number };
+}): Row[] {
+  const rows: Row[] = [];
+  const add = (id: string, figure: string, bare: string, usher: string, ratio: string, target: string, met: boolean | null) =>
+    rows.push({ id, figure, bare, usher, ratio, target, met });
+  const c = cfgText();
+  const r1 = f.r1Usher.rate / f.r1Bare.rate;
+  const errors = (r: { errors: number; firstError?: string }) => (r.errors ? `; ${r.errors} failed: ${r.firstError?.slice(0, 80)}` : '');
+  add(
+    'R1',
+    `creates per second, ${c} concurrent callers`,
+    fmtRate(f.r1Bare.rate),
+    `${fmtRate(f.r1Usher.rate)} (p50 ${fmtMs(f.r1Usher.p50)}, p99 ${fmtMs(f.r1Usher.p99)}${errors(f.r1Usher)})`,
+    ratioText(r1),
+    '≥ 0.80×',
+    r1 >= 0.8 && f.r1Usher.errors === 0,
+  );
+  add(
+    'R1',
+    `open loop at ${fmtRate(f.half.offered)} (half the bare rate): p50 / p99`,
+    `${fmtMs(f.half.bare.p50)} / ${fmtMs(f.half.bare.p99)}`,
+    `${fmtMs(f.half.usher.p50)} / ${fmtMs(f.half.usher.p99)}${f.half.usher.errors ? ` (${f.half.usher.errors} errors)` : ''}`,
+    ratioText(f.half.usher.p99 / f.half.bare.p99),
+    'p99 < 50 ms',
+    f.half.usher.p99 < 50 && f.half.usher.errors === 0,
+  );
+  const created = f.r2.createdMs / 1000 / f.r2Bare.seconds;
+  add('R2', `bulk ${f.r2.rows} rows: every row created`, `${f.r2Bare.seconds.toFixed(1)} s of bare starts`, `${(f.r2.createdMs / 1000).toFixed(1)} s`, ratioText(created), '≤ 1.5×', created <= 1.5);
+  const emails = f.r2.emailsMs / 1000 / f.r2Bare.seconds;
+  add('R2', `bulk ${f.r2.rows} rows: every email sent`, `${f.r2Bare.seconds.toFixed(1)} s`, `${(f.r2.emailsMs / 1000).toFixed(1)} s`, ratioText(emails), '≤ 2×', emails <= 2);
+  const flat = flatness(f.r2Rss.map((s) => s.value.worker));
+  const flatApi = flatness(f.r2Rss.map((s) => s.value.api));
+  add(
+    'R2',
+    'RSS while the upload runs (worker; API)',
+    '—',
+    `${rangeText(f.r2Rss.map((s) => s.value.worker))}; ${rangeText(f.r2Rss.map((s) => s.value.api))}`,
+    `second half ${pctText(flat)}; ${pctText(flatApi)}`,
+    'flat (second half grows < 10 %)',
+    flat < 0.1 && flatApi < 0.1,
+  );
+  const r3 = f.r3Usher.rate / f.r3Bare.rate;
+  add(
+    'R3',
+    `lifecycles per second (create → email → accept → role), ${c} concurrent`,
+    fmtRate(f.r3Bare.rate),
+    `${fmtRate(f.r3Usher.rate)} (p50 ${fmtMs(f.r3Usher.p50)}${errors(f.r3Usher)})`,
+    ratioText(r3),
+    '≥ 0.70×',
+    r3 >= 0.7 && f.r3Usher.errors === 0,
+  );
+  add('R4', 'rendering one email', `mjml2html ${(f.render.mjmlUs / 1000).toFixed(1)} ms`, `compiled ${f.render.compiledUs.toFixed(1)} µs`, `${f.render.ratio.toFixed(0)}× faster`, '≥ 100× faster', f.render.ratio >= 100);
+  const h = f.acceptHistory;
+  add('R5', 'history of create → accept', '—', `${h.events} events, ${(h.bytes / 1024).toFixed(1)} KiB`, '—', '≤ 30 events, ≤ 20 KB', h.events <= 30 && h.bytes <= 20_000);
+  const e = f.expiry;
+  add('R5', `history of an expiry with ${e.remindersSent} reminders (time-skipping server)`, '—', `${e.events} events, ${(e.bytes / 1024).toFixed(1)} KiB (${e.status})`, '—', '≤ 40 events', e.events <= 40 && e.remindersSent === 3);
+  const pileWorker = f.pile.map((p) => p.worker).filter((v) => v > 0);
+  const workerFlat = flatness(pileWorker);
+  add(
+    'R6',
+    `worker RSS: empty → ${f.pendingAtScale} pending (peak)`,
+    '—',
+    `${f.emptyRss.worker.toFixed(0)} → ${f.fullRss.worker.toFixed(0)} MiB (${f.peaks.worker.toFixed(0)})`,
+    `second half ${pctText(workerFlat)}`,
+    '< 1 GiB and flat',
+    f.peaks.worker < 1024 && workerFlat < 0.1,
+  );
+  add('R6', `API RSS: empty → ${f.pendingAtScale} pending (peak)`, '—', `${f.emptyRss.api.toFixed(0)} → ${f.fullRss.api.toFixed(0)} MiB (${f.peaks.api.toFixed(0)})`, '—', '< 300 MiB', f.peaks.api < 300);
+  const createRatio = f.full.create.p50 / f.empty.create.p50;
+  add('R6', 'create p50, one caller: empty vs at scale', fmtMs(f.empty.create.p50), fmtMs(f.full.create.p50), ratioText(createRatio), '≤ 1.2×', createRatio <= 1.2);
+  for (const [key, label] of [
+    ['list', 'list (first page of 50) p99'],
+    ['listPending', 'list status=pending p99'],
+    ['lookup', 'lookup by token p99'],
+    ['get', 'get one invitation p99'],
+    ['accept', 'accept p99'],
+  ] as const) {
+    const ratio = f.full[key].p99 / f.empty[key].p99;
+    // "Unchanged": within the run-to-run noise of a p99 over a hundred calls on a shared machine.
+    add('R6', `${label}: empty vs at scale`, fmtMs(f.empty[key].p99), fmtMs(f.full[key].p99), ratioText(ratio), 'unchanged (≤ 1.5×)', ratio <= 1.5);
+  }
+  if (f.dev) {
+    const { source, built } = f.dev;
+    add('R6', `\`usher dev\` idle RSS after ${source.idleSeconds} s, from source (npm start)`, '—', `${source.idleMiB.toFixed(0)} MiB (peak ${source.peakMiB.toFixed(0)})`, '—', '< 350 MiB', source.idleMiB < 350);
+    add('R6', `\`usher dev\` idle RSS after ${built.idleSeconds} s, production build`, '—', `${built.idleMiB.toFixed(0)} MiB (peak ${built.peakMiB.toFixed(0)})`, '—', '< 350 MiB', built.idleMiB < 350);
+  }
+  return rows;
+}
+
+const cfgText = () => String(cfg.concurrency);
+const rangeText = (values: number[]) => (values.length ? `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)} MiB` : 'n/a');
+const pctText = (v: number) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${(v * 100).toFixed(0)} %` : 'n/a');
+
+/** How much a series grew over its second half, relative to its value at the half-way mark. */
+function flatness(values: number[]): number {
+  if (values.length < 4) return Number.NaN;
+  const mid = values[Math.floor(values.length / 2)]!;
+  const secondHalfMax = Math.max(...values.slice(Math.floor(values.length / 2)));
+  return (secondHalfMax - mid) / mid;
+}
+
+function renderReport(r: {
+  rows: Row[];
+  startedAt: Date;
+  loadAtStart: number[];
+  loads: Record<string, number>;
+  sweep: { fraction: number; offered: number; bare: OpenLoopResult; usher: OpenLoopResult }[];
+  r1Costs: PhaseCosts;
+  r3Costs: PhaseCosts;
+  r2Costs: PhaseCosts;
+  plans: PlanCheck[];
+  acceptHistory: HistorySummary;
+  expiry: HistorySummary;
+  profiles: string[];
+  created: number;
+  undrained: string[];
+}): string {
+  const m = machine();
+  const lines: string[] = [];
+  lines.push('', `Usher benchmark · ${r.startedAt.toISOString()} · ${m.cpus} × ${m.model} · ${m.memGiB} GiB · node ${m.node}`);
+  lines.push(
+    `load average at start ${r.loadAtStart.map((v) => v.toFixed(1)).join(' ')}; at R1 ${r.loads.r1?.toFixed(1)}, R3 ${r.loads.r3?.toFixed(1)}, R2 ${r.loads.r2?.toFixed(1)}; now ${os
+      .loadavg()
+      .map((v) => v.toFixed(1))
+      .join(' ')}${smoke ? ' · SMOKE RUN: sizes too small to mean anything' : ''}`,
+  );
+  lines.push('');
+  const header = ['', 'figure', 'bare baseline', 'Usher', 'ratio', 'target', 'met'];
+  const body = r.rows.map((row) => [row.id, row.figure, row.bare, row.usher, row.ratio, row.target, row.met === null ? '—' : row.met ? 'yes' : 'NO']);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  lines.push(line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line));
+  lines.push('', 'Create latency against offered load (open loop, latency from when each call was due):');
+  lines.push(line2(['offered', 'bare p50', 'bare p99', 'Usher p50', 'Usher p99', 'Usher achieved', 'errors']));
+  for (const p of r.sweep) {
+    lines.push(line2([fmtRate(p.offered), fmtMs(p.bare.p50), fmtMs(p.bare.p99), fmtMs(p.usher.p50), fmtMs(p.usher.p99), fmtRate(p.usher.achieved), String(p.usher.errors)]));
+  }
+  for (const [name, costs] of [
+    ['R1 creates', r.r1Costs],
+    ['R3 lifecycles', r.r3Costs],
+    ['R2 bulk rows', r.r2Costs],
+  ] as const) {
+    const p = costs.perInvitation;
+    const c = costs.cpuMs;
+    lines.push(
+      '',
+      `${name}: per invitation ${p.commits.toFixed(1)} commits, ${p.inserted.toFixed(1)} rows inserted, ${p.updated.toFixed(1)} updated, ${(p.walBytes / 1024).toFixed(1)} KiB WAL`,
+      `  CPU per invitation: API ${c.api.toFixed(1)} ms, worker ${c.worker.toFixed(1)} ms, Temporal ${c.temporal.toFixed(1)} ms, PostgreSQL ${c.postgres.toFixed(1)} ms`,
+    );
+    lines.push('  statements by total time (calls per invitation, mean):');
+    for (const s of costs.statements.slice(0, 10)) {
+      lines.push(`    ${(s.calls / costs.invitations).toFixed(2).padStart(6)} × ${fmtMs(s.meanMs).padStart(8)}  ${s.query.slice(0, 140)}`);
+    }
+    if (costs.tasks.length) {
+      lines.push('  Temporal tasks (worker SDK metrics): count, mean, p50, p99');
+      for (const t of costs.tasks) lines.push(`    ${t.name.padEnd(70)} ${String(t.count).padStart(7)} ${fmtMs(t.meanMs).padStart(9)} ${fmtMs(t.p50Ms).padStart(9)} ${fmtMs(t.p99Ms).padStart(9)}`);
+    }
+  }
+  lines.push('', 'History events, create → accept:', `  ${JSON.stringify(r.acceptHistory.byType)}`);
+  lines.push('History events, expiry:', `  ${JSON.stringify(r.expiry.byType)}`);
+  const scans = r.plans.filter((p) => p.seqScans.length);
+  lines.push('', `Query plans at scale: ${r.plans.length} statements on the big tables checked, ${scans.length} with a sequential scan of one`);
+  for (const p of scans) lines.push(`  seq scan on ${p.seqScans.join(', ')} (${p.calls} calls): ${p.query.slice(0, 160)}`);
+  if (r.profiles.length) lines.push('', 'CPU profiles:', ...r.profiles);
+  if (r.undrained.length) lines.push('', `Phases whose emails had not all arrived when the next began: ${r.undrained.join(', ')}`);
+  lines.push('', `${r.created} invitations created through the API in this run.`, '');
+  return lines.join('\n');
+}
+
+const line2 = (cells: string[]) => `  ${cells.map((c) => c.padStart(14)).join('')}`;
+
 main().then(
-  () => process.exit(0),
-  (err) => {
+  () => {
+    // The chart, when matplotlib is at hand (script/python-tools.txt).
+    const python = path.join(root, '.tools/venv/bin/python');
+    if (!smoke && existsSync(python)) {
+      const result = spawnSync(python, [path.join(root, 'bench/chart.py'), cfg.out, path.join(root, 'docs/benchmark-create-latency.png')], { stdio: 'inherit' });
+      if (result.status !== 0) say('the chart was not drawn');
+    }
+    process.exit(0);
+  },
+  (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
     process.exit(1);
   },

@@ -3,6 +3,7 @@ import * as initial from './2026_11_24_0001_initial';
 import * as compatAndBatches from './2026_11_24_0002_compat_and_batches';
 import * as userExternalIds from './2026_11_24_0003_user_external_ids';
 import * as trust from './2026_11_29_0004_trust';
+import * as webhooks from './2026_11_29_0005_webhooks';
 
 // Listed explicitly (not read from disk) so the same set runs under tsx, vitest and a bundle.
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_24_0002_compat_and_batches': compatAndBatches,
   '2026_11_24_0003_user_external_ids': userExternalIds,
   '2026_11_29_0004_trust': trust,
+  '2026_11_29_0005_webhooks': webhooks,
 };

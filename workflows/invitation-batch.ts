@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { Activities } from '../activities/index';
 import type { InvitationBatchInput } from './messages';
 
@@ -14,7 +14,11 @@ export const BATCH_CHUNK_ROWS = 100;
 /** Works through a bulk upload chunk by chunk (a 10,000-row batch is 100 activities, far below history limits). */
 export async function invitationBatchWorkflow(input: InvitationBatchInput): Promise<void> {
   for (let from = 1; from <= input.total; from += BATCH_CHUNK_ROWS) {
-    await batch.processBatchChunk({ batchId: input.batchId, from, to: Math.min(input.total, from + BATCH_CHUNK_ROWS - 1) });
+    const to = Math.min(input.total, from + BATCH_CHUNK_ROWS - 1);
+    // What the Temporal UI shows: how far the batch is, and which rows each activity works on.
+    setCurrentDetails(`Rows ${from - 1} of ${input.total} done`);
+    await batch.processBatchChunk.executeWithOptions({ summary: `rows ${from}–${to} of ${input.total}` }, [{ batchId: input.batchId, from, to }]);
   }
-  await batch.completeBatch({ batchId: input.batchId });
+  setCurrentDetails(`Rows ${input.total} of ${input.total} done`);
+  await batch.completeBatch.executeWithOptions({ summary: 'complete the batch' }, [{ batchId: input.batchId }]);
 }

@@ -3,7 +3,9 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -35,11 +37,29 @@ const data = proxyActivities<Activities>({
 });
 
 // Mail servers go away for minutes, not milliseconds. A send is idempotent through the email ledger, so retrying
-// after a timeout cannot deliver a second, different email.
+// after a timeout cannot deliver a second, different email. The activity itself ends the retries: a 5xx is final at
+// once (EmailRejected), transient failures once they have lasted the retry window (MailUndeliverable, MAIL_RETRY_HOURS).
+// Its SMTP timeouts stay well under the minute (src/email/mailer.ts) and it heartbeats while the server talks, so an
+// attempt on a worker that died is retried after 20 seconds, not after the minute.
 const mail = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
 });
+
+/** How long a decision waits for the one in flight before it is answered "busy": under the API's update deadline. */
+const DECISION_QUEUE_MS = 8_000;
+
+/*
+ * Versions of the command sequence. Invitations run for weeks, so a change to what this function does must leave
+ * every recorded history replaying as it ran: each new path starts with `patched(id)`, which writes a marker on the
+ * path's first run and answers false when an old history without the marker is replayed. Never rename or remove one
+ * while an invitation that ran the old path can still be open or queried (docs/reliability.md).
+ */
+/** An activity failure (a refused reminder or notice, mail undeliverable, any non-retryable failure) settles the invitation as bounced or failed, with its reason, instead of failing the workflow. */
+const FAILURES_SETTLE = 'failures-settle-the-invitation';
+/** A resend's email goes out after the decision, from the main loop: a slow mail server no longer holds up other decisions. */
+const RESEND_MAIL_AFTER_DECISION = 'resend-mail-after-decision';
 
 export async function invitationWorkflow(input: InvitationWorkflowInput): Promise<InvitationState> {
   const { invitationId } = input;
@@ -50,8 +70,12 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   let cycleReminders = 0;
   let tokenGeneration = 0;
   let scheduleVersion = 0;
-  // A decision in flight: holds expiry and a second decision off until the first has settled.
+  // A decision in flight: holds expiry and other decisions off until it has settled.
   let deciding = false;
+  let decision = '';
+  // The email of the last resend, sent by the main loop once the resend is decided.
+  let resendMail: { generation: number; dueAt: number } | undefined;
+  let noticeProblem: string | null = null;
   const sentReminders: number[] = [];
 
   const schedule = () => (input.sendEmail ? reminderTimes(cycleStart, expiresAt, input.reminderDays, input.reminderBasisDays) : []);
@@ -69,30 +93,94 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
     };
   };
 
+  // What the Temporal UI shows as this invitation's current details: no address, no link, only where it stands.
+  const showDetails = () => {
+    const lines = [`**${status}**${deciding ? ` · deciding: ${decision}` : ''}${tokenGeneration > 0 ? ` · link ${tokenGeneration + 1}` : ''}`];
+    if (status === 'pending') {
+      const next = nextReminder();
+      lines.push(next === undefined ? 'No reminder left' : `Next: reminder ${cycleReminders + 1} of ${schedule().length} at ${utc(next)}`);
+      lines.push(`Expires: ${utc(expiresAt)}`);
+    } else if (failureReason) {
+      lines.push(`Reason: ${withoutAddresses(failureReason)}`);
+    }
+    lines.push(`Reminders sent: ${sentReminders.length}`);
+    if (noticeProblem) lines.push(`Notice to the inviter not delivered: ${withoutAddresses(noticeProblem)}`);
+    setCurrentDetails(lines.join('\n'));
+  };
+
   const settle = async (next: InvitationStatus, actor: string, reason?: string) => {
     const at = Date.now();
-    await data.finishInvitation({ invitationId, status: next, actor, reason: reason ?? null, at });
+    await data.finishInvitation.executeWithOptions({ summary: `settle: ${next}` }, [{ invitationId, status: next, actor, reason: reason ?? null, at }]);
     status = next;
     failureReason = reason ?? null;
     upsertSearchAttributes([{ key: InvitationStatusKey, value: next }]);
+    showDetails();
   };
 
   const refuseUnlessOpen = () => {
-    if (status !== 'pending' || deciding) {
-      throw ApplicationFailure.create({
-        type: FailureType.NotPending,
-        message: `invitation is ${deciding ? 'being decided' : status}`,
-        nonRetryable: true,
-      });
+    if (status !== 'pending') {
+      throw ApplicationFailure.create({ type: FailureType.NotPending, message: `invitation is ${status}`, nonRetryable: true });
     }
   };
 
-  const decide = async <T>(step: () => Promise<T>): Promise<T> => {
+  /**
+   * Decisions take turns. One that arrives while another is in flight waits for it (up to DECISION_QUEUE_MS, then
+   * "busy, try again"), and then finds the invitation as the first one left it: it is refused only if the first made
+   * it impossible (the invitation closed, the link replaced), and `stillValid` checks again what its validator checked.
+   * An update history of old never waited here: its validator refused a second decision outright.
+   */
+  const decide = async <T>(what: string, step: () => Promise<T>, stillValid?: () => void): Promise<T> => {
+    if (deciding) {
+      const until = Date.now() + DECISION_QUEUE_MS;
+      while (deciding) {
+        const left = until - Date.now();
+        if (left <= 0 || !(await condition(() => !deciding, left))) {
+          throw ApplicationFailure.create({ type: FailureType.Busy, message: `another decision (${decision}) is still in flight`, nonRetryable: true });
+        }
+      }
+      refuseUnlessOpen();
+      stillValid?.();
+    }
     deciding = true;
+    decision = what;
+    showDetails();
     try {
       return await step();
     } finally {
       deciding = false;
+      decision = '';
+      showDetails();
+    }
+  };
+
+  /**
+   * Runs steps whose failure ends the invitation. A refusal (a bounce, an inviter who may not invite) always did; since
+   * FAILURES_SETTLE any activity failure does, as `bounced` (the mail server refused the address or the message) or
+   * `failed` with the reason. Returns false when the invitation was settled.
+   */
+  const orSettle = async (steps: () => Promise<unknown>, refusalsSettledBefore: boolean): Promise<boolean> => {
+    try {
+      await steps();
+      return true;
+    } catch (err) {
+      const refusal = refusalsSettledBefore ? businessRefusal(err) : undefined;
+      if (!refusal && !(err instanceof ActivityFailure && patched(FAILURES_SETTLE))) throw err;
+      const failure = refusal ?? failureOf(err);
+      // Wait out a decision that raced the step (e.g. a revoke), so the invitation gets one final status.
+      await condition(() => !deciding);
+      if (status === 'pending') await settle(failure.type === FailureType.EmailRejected ? 'bounced' : 'failed', 'system', failure.message);
+      return false;
+    }
+  };
+
+  const checkGeneration = (args: AcceptArgs) => {
+    if (args.tokenGeneration !== tokenGeneration) {
+      throw ApplicationFailure.create({ type: FailureType.TokenSuperseded, message: 'this link was replaced by a newer one', nonRetryable: true });
+    }
+  };
+  const checkExpiry = (args: { expiresAt?: number }) => {
+    if (args.expiresAt !== undefined && args.expiresAt <= Date.now()) {
+      throw ApplicationFailure.create({ type: FailureType.InvalidExpiry, message: 'the new expiry must be in the future', nonRetryable: true });
     }
   };
 
@@ -101,29 +189,42 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   setHandler(
     acceptUpdate,
     (args: AcceptArgs) =>
-      decide(async () => {
-        try {
-          await data.validateInviter({ invitationId });
-        } catch (err) {
-          const refusal = businessRefusal(err);
-          if (!refusal) throw err;
-          await settle('failed', 'invitee', refusal.message);
-          throw ApplicationFailure.create({ type: refusal.type, message: refusal.message, nonRetryable: true });
-        }
-        // Only a named account adds a field: the activity input of every other accept stays as it was.
-        await data.grantRole(args.acceptanceId ? { invitationId, acceptanceId: args.acceptanceId } : { invitationId });
-        const at = Date.now();
-        const { redirectUrl } = await data.finishInvitation({ invitationId, status: 'accepted', actor: 'invitee', reason: null, at });
-        status = 'accepted';
-        upsertSearchAttributes([{ key: InvitationStatusKey, value: 'accepted' }]);
-        return { redirectUrl };
-      }),
+      decide(
+        'accept',
+        async () => {
+          try {
+            await data.validateInviter.executeWithOptions({ summary: 'accept: may the inviter still grant the role?' }, [{ invitationId }]);
+          } catch (err) {
+            const refusal = businessRefusal(err);
+            if (!refusal) throw err;
+            await settle('failed', 'invitee', refusal.message);
+            throw ApplicationFailure.create({ type: refusal.type, message: refusal.message, nonRetryable: true });
+          }
+          // Only a named account adds a field: the activity input of every other accept stays as it was.
+          const grant = args.acceptanceId ? { invitationId, acceptanceId: args.acceptanceId } : { invitationId };
+          try {
+            await data.grantRole.executeWithOptions({ summary: 'accept: grant the role' }, [grant]);
+          } catch (err) {
+            // The role, tenant or inviter is gone: nothing can be granted, ever.
+            if (!(err instanceof ActivityFailure && patched(FAILURES_SETTLE))) throw err;
+            const failure = failureOf(err);
+            await settle('failed', 'system', failure.message);
+            throw ApplicationFailure.create({ type: failure.type, message: failure.message, nonRetryable: true });
+          }
+          const at = Date.now();
+          const { redirectUrl } = await data.finishInvitation.executeWithOptions({ summary: 'settle: accepted' }, [
+            { invitationId, status: 'accepted', actor: 'invitee', reason: null, at },
+          ]);
+          status = 'accepted';
+          upsertSearchAttributes([{ key: InvitationStatusKey, value: 'accepted' }]);
+          return { redirectUrl };
+        },
+        () => checkGeneration(args),
+      ),
     {
       validator: (args: AcceptArgs) => {
         refuseUnlessOpen();
-        if (args.tokenGeneration !== tokenGeneration) {
-          throw ApplicationFailure.create({ type: FailureType.TokenSuperseded, message: 'this link was replaced by a newer one', nonRetryable: true });
-        }
+        checkGeneration(args);
       },
     },
   );
@@ -131,7 +232,7 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   setHandler(
     declineUpdate,
     (args: ActorArgs) =>
-      decide(async () => {
+      decide('decline', async () => {
         await settle('declined', args.actor, args.reason);
         return state();
       }),
@@ -141,7 +242,7 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   setHandler(
     revokeUpdate,
     (args: ActorArgs) =>
-      decide(async () => {
+      decide('revoke', async () => {
         await settle('revoked', args.actor, args.reason);
         return state();
       }),
@@ -151,29 +252,37 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   setHandler(
     resendUpdate,
     (args: ResendArgs) =>
-      decide(async () => {
-        const generation = tokenGeneration + 1;
-        await data.rotateToken({ invitationId, generation, expiresAt: args.expiresAt ?? null, actor: args.actor });
-        tokenGeneration = generation;
-        if (args.expiresAt !== undefined) {
-          expiresAt = args.expiresAt;
-          upsertSearchAttributes([{ key: ExpiresAtKey, value: new Date(expiresAt) }]);
-        }
-        // A resend starts a new reminder cycle from now to the (possibly new) expiry.
-        cycleStart = Date.now();
-        cycleReminders = 0;
-        scheduleVersion++;
-        if (input.sendEmail) {
-          await mail.sendInvitationEmail({ invitationId, generation, kind: 'invitation', sendKey: `invitation-${generation}`, dueAt: cycleStart });
-        }
-        return state();
-      }),
+      decide(
+        'resend',
+        async () => {
+          const generation = tokenGeneration + 1;
+          await data.rotateToken.executeWithOptions({ summary: `resend: link ${generation + 1}` }, [
+            { invitationId, generation, expiresAt: args.expiresAt ?? null, actor: args.actor },
+          ]);
+          tokenGeneration = generation;
+          if (args.expiresAt !== undefined) {
+            expiresAt = args.expiresAt;
+            upsertSearchAttributes([{ key: ExpiresAtKey, value: new Date(expiresAt) }]);
+          }
+          // A resend starts a new reminder cycle from now to the (possibly new) expiry.
+          cycleStart = Date.now();
+          cycleReminders = 0;
+          scheduleVersion++;
+          if (input.sendEmail) {
+            if (patched(RESEND_MAIL_AFTER_DECISION)) {
+              resendMail = { generation, dueAt: cycleStart };
+            } else {
+              await mail.sendInvitationEmail({ invitationId, generation, kind: 'invitation', sendKey: `invitation-${generation}`, dueAt: cycleStart });
+            }
+          }
+          return state();
+        },
+        () => checkExpiry(args),
+      ),
     {
       validator: (args: ResendArgs) => {
         refuseUnlessOpen();
-        if (args.expiresAt !== undefined && args.expiresAt <= Date.now()) {
-          throw ApplicationFailure.create({ type: FailureType.InvalidExpiry, message: 'the new expiry must be in the future', nonRetryable: true });
-        }
+        checkExpiry(args);
       },
     },
   );
@@ -181,48 +290,61 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   setHandler(
     editUpdate,
     (args: EditArgs) =>
-      decide(async () => {
-        await data.editInvitation({ invitationId, actor: args.actor, roleId: args.roleId ?? null, expiresAt: args.expiresAt ?? null, message: args.message });
-        if (args.expiresAt !== undefined) {
-          expiresAt = args.expiresAt;
-          scheduleVersion++;
-          upsertSearchAttributes([{ key: ExpiresAtKey, value: new Date(expiresAt) }]);
-        }
-        return state();
-      }),
+      decide(
+        'edit',
+        async () => {
+          await data.editInvitation.executeWithOptions({ summary: 'edit' }, [
+            { invitationId, actor: args.actor, roleId: args.roleId ?? null, expiresAt: args.expiresAt ?? null, message: args.message },
+          ]);
+          if (args.expiresAt !== undefined) {
+            expiresAt = args.expiresAt;
+            scheduleVersion++;
+            upsertSearchAttributes([{ key: ExpiresAtKey, value: new Date(expiresAt) }]);
+          }
+          return state();
+        },
+        () => checkExpiry(args),
+      ),
     {
       validator: (args: EditArgs) => {
         refuseUnlessOpen();
-        if (args.expiresAt !== undefined && args.expiresAt <= Date.now()) {
-          throw ApplicationFailure.create({ type: FailureType.InvalidExpiry, message: 'the new expiry must be in the future', nonRetryable: true });
-        }
+        checkExpiry(args);
       },
     },
   );
 
+  showDetails();
+
   // 1. validate, 2. provision, 3. send.
-  try {
-    await data.validateInviter({ invitationId });
-    await data.provisionInvitee({ invitationId });
+  await orSettle(async () => {
+    await data.validateInviter.executeWithOptions({ summary: 'may the inviter invite?' }, [{ invitationId }]);
+    await data.provisionInvitee.executeWithOptions({ summary: 'find or create the invitee' }, [{ invitationId }]);
     if (input.sendEmail) {
-      await mail.sendInvitationEmail({ invitationId, generation: 0, kind: 'invitation', sendKey: 'invitation-0', dueAt: input.createdAt });
+      await mail.sendInvitationEmail.executeWithOptions({ summary: 'invitation email' }, [
+        { invitationId, generation: 0, kind: 'invitation', sendKey: 'invitation-0', dueAt: input.createdAt },
+      ]);
     }
-  } catch (err) {
-    const refusal = businessRefusal(err);
-    if (!refusal) throw err;
-    // Wait out a decision that raced the start (e.g. a revoke), so the invitation gets one final status.
-    await condition(() => !deciding);
-    if (status === 'pending') {
-      await settle(refusal.type === FailureType.EmailRejected ? 'bounced' : 'failed', 'system', refusal.message);
-    }
-  }
+  }, true);
 
   // 4. wait for a decision, reminding on schedule, until expiry.
   while (status === 'pending') {
+    if (resendMail) {
+      const { generation, dueAt } = resendMail;
+      resendMail = undefined;
+      await orSettle(
+        () =>
+          mail.sendInvitationEmail.executeWithOptions({ summary: `invitation email, link ${generation + 1}` }, [
+            { invitationId, generation, kind: 'invitation', sendKey: `invitation-${generation}`, dueAt },
+          ]),
+        false,
+      );
+      continue;
+    }
     const version = scheduleVersion;
     const reminderAt = nextReminder();
     const deadline = reminderAt ?? expiresAt;
     const remaining = deadline - Date.now();
+    showDetails();
     if (remaining > 0) {
       await condition(() => status !== 'pending' || deciding || scheduleVersion !== version, remaining);
     }
@@ -232,7 +354,14 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
 
     if (reminderAt !== undefined) {
       const number = sentReminders.length + 1;
-      await mail.sendInvitationEmail({ invitationId, generation: tokenGeneration, kind: 'reminder', sendKey: `reminder-${number}`, dueAt: reminderAt });
+      const sent = await orSettle(
+        () =>
+          mail.sendInvitationEmail.executeWithOptions({ summary: `reminder ${cycleReminders + 1} of ${schedule().length}` }, [
+            { invitationId, generation: tokenGeneration, kind: 'reminder', sendKey: `reminder-${number}`, dueAt: reminderAt },
+          ]),
+        false,
+      );
+      if (!sent) continue;
       sentReminders.push(reminderAt);
       cycleReminders++;
     } else {
@@ -240,10 +369,17 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
     }
   }
 
-  // 5. tell the inviter how it ended.
+  // 5. tell the inviter how it ended. The invitation keeps its status if the notice cannot be delivered: the
+  // activity has written the failure to the audit log.
   if (status === 'accepted' || status === 'expired') {
-    await mail.notifyInviter({ invitationId, kind: status });
+    try {
+      await mail.notifyInviter.executeWithOptions({ summary: `notice to the inviter: ${status}` }, [{ invitationId, kind: status }]);
+    } catch (err) {
+      if (!(err instanceof ActivityFailure && patched(FAILURES_SETTLE))) throw err;
+      noticeProblem = failureOf(err).message;
+    }
   }
+  showDetails();
   await condition(allHandlersFinished);
   return state();
 }
@@ -256,3 +392,14 @@ function businessRefusal(err: unknown): { type: string; message: string } | unde
   return undefined;
 }
 
+
+/** What a failed activity says, as a reason a person can read. */
+function failureOf(err: unknown): { type: string; message: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
+  const activity = err instanceof ActivityFailure ? err.activityType : 'a step';
+  return { type: 'ActivityFailed', message: `${activity} failed: ${cause instanceof Error ? cause.message : String(cause)}` };
+}
+
+const utc = (ms: number): string => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+const withoutAddresses = (text: string): string => text.replace(/[^\s<>"']+@[^\s<>"']+/g, '[address]');

@@ -72,7 +72,11 @@ export const FailureType = {
   NotPending: 'InvitationNotPending',
   TokenSuperseded: 'TokenSuperseded',
   EmailRejected: 'EmailRejected',
+  /** Transient send failures went on for the whole retry window (MAIL_RETRY_HOURS). */
+  MailUndeliverable: 'MailUndeliverable',
   InvalidExpiry: 'InvalidExpiry',
+  /** A decision waited for the one in flight longer than the workflow lets it (decisionQueueMs): try again. */
+  Busy: 'InvitationBusy',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

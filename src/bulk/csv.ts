@@ -54,6 +54,7 @@ const CSV_COLUMNS: Record<string, string> = {
 
 /** A CSV upload with a header row naming its columns (email, role, first_name, last_name, message; any case). */
 export function rowsFromCsv(text: string): BatchRowInput[] {
+  if (text.includes('\u0000')) throw new UsherError('invalid-request', 'the CSV cannot be read: it contains the character U+0000');
   let records: string[][];
   try {
     records = parseCsv(text);

@@ -1,10 +1,17 @@
 import { z } from 'zod';
 import { recordRowResult } from '../db/batches';
 import type { BatchRowResult } from '../db/database';
-import { createInvitation } from '../invitations/create-invitation';
+import { type CreateInvitationCommand, createInvitation } from '../invitations/create-invitation';
 import type { InvitationDeps } from '../invitations/deps';
 import { emailAddress } from '../lib/email-address';
 import { UsherError } from '../lib/errors';
+
+export interface BatchScope {
+  id: string;
+  tenantId: string;
+  inviterUserId: string;
+  maxRank: number | null;
+}
 
 const rowSchema = z.object({
   email: emailAddress,
@@ -16,7 +23,8 @@ const rowSchema = z.object({
   expiresInDays: z.number().int().min(1).max(365).optional(),
 }).strict();
 
-const resultByCode: Partial<Record<string, BatchRowResult>> = {
+/** The refusals of a create that are a row's result, not a failure of its chunk. */
+export const resultByCode: Partial<Record<string, BatchRowResult>> = {
   'open-invitation-exists': 'duplicate',
   'already-member': 'already-member',
   'invalid-request': 'invalid',
@@ -27,41 +35,43 @@ const resultByCode: Partial<Record<string, BatchRowResult>> = {
 };
 
 /**
- * One row: validated, then the same createInvitation as a single create. Its idempotency key is the batch and row, so
- * a chunk retried after a crash finds the rows it had already created instead of inviting twice.
+ * A row validated into the create command a single create would run, or why it is invalid. Its idempotency key is the
+ * batch and row, so a chunk retried after a crash finds the rows it had already created instead of inviting twice.
  */
-export async function processBatchRow(
-  deps: InvitationDeps,
-  batch: { id: string; tenantId: string; inviterUserId: string; maxRank: number | null },
-  rowNumber: number,
-  input: Record<string, unknown>,
-): Promise<void> {
-  const record = (result: BatchRowResult, reason: string | null, invitationId: string | null) =>
-    recordRowResult(deps.db, { batchId: batch.id, rowNumber, result, reason, invitationId, at: deps.clock() });
+export function rowCommand(batch: BatchScope, rowNumber: number, input: Record<string, unknown>): CreateInvitationCommand | { invalid: string } {
   const parsed = rowSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const message = issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message;
-    return record('invalid', `${issue.path.join('.') || 'row'}: ${message}`, null);
+    return { invalid: `${issue.path.join('.') || 'row'}: ${message}` };
   }
   const row = parsed.data;
+  return {
+    tenantId: batch.tenantId,
+    email: row.email,
+    role: row.role ? { slug: row.role } : undefined,
+    inviterUserId: batch.inviterUserId,
+    maxRank: batch.maxRank,
+    firstName: row.firstName,
+    lastName: row.lastName,
+    message: row.message,
+    expiresInDays: row.expiresInDays,
+    sendEmail: row.sendEmail,
+    origin: 'bulk',
+    actor: `batch:${batch.id}`,
+    idempotencyKey: `batch:${batch.id}:${rowNumber}`,
+    batchId: batch.id,
+  };
+}
+
+/** One row through the very createInvitation a single create runs: the chunk's way when it lost a race (process-chunk.ts). */
+export async function processBatchRow(deps: InvitationDeps, batch: BatchScope, rowNumber: number, input: Record<string, unknown>): Promise<void> {
+  const record = (result: BatchRowResult, reason: string | null, invitationId: string | null) =>
+    recordRowResult(deps.db, { batchId: batch.id, rowNumber, result, reason, invitationId, at: deps.clock() });
+  const cmd = rowCommand(batch, rowNumber, input);
+  if ('invalid' in cmd) return record('invalid', cmd.invalid, null);
   try {
-    const { invitation } = await createInvitation(deps, {
-      tenantId: batch.tenantId,
-      email: row.email,
-      role: row.role ? { slug: row.role } : undefined,
-      inviterUserId: batch.inviterUserId,
-      maxRank: batch.maxRank,
-      firstName: row.firstName,
-      lastName: row.lastName,
-      message: row.message,
-      expiresInDays: row.expiresInDays,
-      sendEmail: row.sendEmail,
-      origin: 'bulk',
-      actor: `batch:${batch.id}`,
-      idempotencyKey: `batch:${batch.id}:${rowNumber}`,
-      batchId: batch.id,
-    });
+    const { invitation } = await createInvitation(deps, cmd);
     return record('created', null, invitation.id);
   } catch (err) {
     const result = err instanceof UsherError ? resultByCode[err.code] : undefined;

@@ -18,11 +18,13 @@ export function batchRoutes(deps: InvitationDeps): Router<ApiKeyState> {
 
   router.post('/v1/invitations/bulk', async (ctx) => {
     const { principal } = ctx.state;
-    const key = ctx.get('idempotency-key') ? parse(idempotencyKey, ctx.get('idempotency-key')) : undefined;
+    // A header sent empty is a key that is not one (400), not a request without a key.
+    const key = ctx.headers['idempotency-key'] !== undefined ? parse(idempotencyKey, ctx.get('idempotency-key')) : undefined;
     const raw = await readRawBody(ctx, MAX_BULK_BYTES);
+    // The query's options are for CSV, but checked whatever the body: a request the document calls invalid is refused.
+    const query = parse(bulkCsvQuery, ctx.query);
     let options: { rows: Record<string, unknown>[]; sendEmail: boolean; expiresInDays?: number };
     if (ctx.is('text/csv')) {
-      const query = parse(bulkCsvQuery, ctx.query);
       options = { rows: rowsFromCsv(raw), sendEmail: query.sendEmail === 'true', expiresInDays: query.expiresInDays };
     } else if (ctx.is('application/json', '+json')) {
       let value: unknown;

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { readRawBody } from '../http/body';
+import { MAX_BODY_BYTES, readRawBody } from '../http/body';
 import { UsherError } from '../lib/errors';
 
 /** The raw body; one over `limit` bytes is refused with the vendor's 400, given its wording. */
@@ -10,6 +10,27 @@ export async function readBodyWithin(ctx: Context, limit: number, badRequest: (m
     if (err instanceof UsherError && err.code === 'payload-too-large') throw badRequest(`The request body may be at most ${limit} bytes`);
     throw err;
   }
+}
+
+/**
+ * The body's bytes, for a vendor whose bodies declare their own encoding (XML): decoding is the caller's. The same
+ * limit as readRawBody, checked before and while the body arrives.
+ */
+export async function readRawBytes(ctx: Context, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const tooLarge = () => new UsherError('payload-too-large', `the body may be at most ${limit} bytes`);
+  if (Number(ctx.get('content-length') || 0) > limit) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      ctx.req.unpipe();
+      ctx.set('Connection', 'close');
+      throw tooLarge();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 /** JSON text as a value; text that is not JSON is refused with the vendor's error, given the parser's reason. */

@@ -42,7 +42,7 @@ export async function findTenantById(db: Db, id: string): Promise<Tenant> {
   return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }
 
-/** The identifiers and keys by which each seed API finds this tenant. */
+/** The identifiers and keys by which each seed API finds this tenant; the Royalti key is an HMAC secret. */
 export async function setSeedIdentities(
   db: Db,
   tenantId: string,
@@ -57,6 +57,7 @@ export async function setSeedIdentities(
       akana_requires_csrf: true,
       royalti_workspace_id: input.royaltiWorkspaceId,
       royalti_jwt_key: input.royaltiJwtKey,
+      royalti_jwt_key_kind: 'hmac-secret',
     })
     .where('id', '=', tenantId)
     .execute();

@@ -4,7 +4,17 @@ import { type EmailFacts, type EmailKind, languages, pickLanguage } from './stri
 import { escapeHtml } from '../lib/html-escape';
 
 type Layout = 'invitation' | 'notice';
-export type CompiledTemplates = Record<Layout, string>;
+
+/**
+ * A layout compiled to HTML and cut at its placeholders once: `text[i]` comes before `slots[i]`, the last piece after
+ * the last slot. Filling an email is then one join, with no scan of the HTML (docs/benchmark.md, R4).
+ */
+export interface CompiledLayout {
+  text: string[];
+  /** `{{name}}` is escaped text (`trusted: false`); `{{{name}}}` is HTML this module built itself. */
+  slots: { name: string; trusted: boolean }[];
+}
+export type CompiledTemplates = Record<Layout, CompiledLayout>;
 
 export interface RenderedEmail {
   subject: string;
@@ -26,7 +36,7 @@ export async function compileTemplates(): Promise<CompiledTemplates> {
   const compile = async (layout: Layout) => {
     const source = await readFile(new URL(`./templates/${layout}.mjml`, import.meta.url), 'utf8');
     const result = await mjml2html(source, { validationLevel: 'strict', minify: false });
-    return result.html;
+    return cut(result.html);
   };
   return { invitation: await compile('invitation'), notice: await compile('notice') };
 }
@@ -36,6 +46,9 @@ export function renderEmail(templates: CompiledTemplates, kind: EmailKind, conte
   const copy = pack.kinds[kind];
   const forInvitee = kind === 'invitation' || kind === 'reminder';
   const values: Record<string, string> = {
+    // The preview line (mj-preview) names who invites to what.
+    inviterName: content.inviterName,
+    tenantName: content.tenantName,
     subject: copy.subject(content),
     heading: copy.heading(content),
     intro: copy.intro(content),
@@ -65,14 +78,30 @@ export function renderEmail(templates: CompiledTemplates, kind: EmailKind, conte
   return { subject: values.subject!, html, text: `${text.filter((l) => l).join('\n\n')}\n` };
 }
 
+/** Cuts compiled HTML at its placeholders, once per layout at start-up. */
+function cut(html: string): CompiledLayout {
+  const layout: CompiledLayout = { text: [], slots: [] };
+  let last = 0;
+  for (const m of html.matchAll(/\{\{\{(\w+)\}\}\}|\{\{(\w+)\}\}/g)) {
+    layout.text.push(html.slice(last, m.index));
+    layout.slots.push(m[1] !== undefined ? { name: m[1], trusted: true } : { name: m[2]!, trusted: false });
+    last = m.index + m[0].length;
+  }
+  layout.text.push(html.slice(last));
+  return layout;
+}
+
 /**
- * One pass over the compiled HTML. `{{name}}` is escaped text; `{{{name}}}` is HTML this module built itself.
- * Values are never scanned again, so a message containing `{{acceptUrl}}` stays literal text.
+ * Fills a layout's slots. `{{name}}` is escaped text; `{{{name}}}` is HTML this module built itself. Values are never
+ * scanned again, so a message containing `{{acceptUrl}}` stays literal text.
  */
-function fill(html: string, text: Record<string, string>, trusted: Record<string, string>): string {
-  return html.replace(/\{\{\{(\w+)\}\}\}|\{\{(\w+)\}\}/g, (_m, raw: string | undefined, name: string | undefined) =>
-    raw !== undefined ? (trusted[raw] ?? '') : escapeHtml(text[name!] ?? ''),
-  );
+function fill(layout: CompiledLayout, text: Record<string, string>, trusted: Record<string, string>): string {
+  let html = layout.text[0]!;
+  for (let i = 0; i < layout.slots.length; i++) {
+    const slot = layout.slots[i]!;
+    html += (slot.trusted ? (trusted[slot.name] ?? '') : escapeHtml(text[slot.name] ?? '')) + layout.text[i + 1]!;
+  }
+  return html;
 }
 
 

@@ -28,7 +28,8 @@ export async function readRawBody(ctx: Context, limit = MAX_BODY_BYTES): Promise
 /** A JSON body validated by a strict zod schema: malformed JSON, wrong types and unknown fields are all 400. */
 export async function readJson<S extends z.ZodType>(ctx: Context, schema: S, options: { optional?: boolean } = {}): Promise<z.infer<S>> {
   const raw = await readRawBody(ctx);
-  if (raw.trim() === '' && options.optional) return parse(schema, {});
+  // No body at all is "nothing given"; whitespace sent as JSON is malformed JSON like any other.
+  if (raw === '' && options.optional) return parse(schema, {});
   if (!ctx.is('application/json', '+json')) {
     throw new UsherError('unsupported-media-type', 'send the body as application/json');
   }
@@ -42,10 +43,48 @@ export async function readJson<S extends z.ZodType>(ctx: Context, schema: S, opt
 }
 
 export function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const unstorable = unstorableText(value);
+  if (unstorable) {
+    const errors = [{ path: unstorable.path || '(body)', message: unstorable.message }];
+    throw new UsherError('invalid-request', `${errors[0]!.path}: ${unstorable.message}`, { errors });
+  }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const errors = result.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: describe(i) }));
   throw new UsherError('invalid-request', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Text PostgreSQL cannot store (U+0000 anywhere, a lone surrogate in JSON): refused at the door, because once past it
+ * such text fails every write it reaches, a workflow's activities included, which would retry it forever.
+ */
+export function unstorableText(value: unknown): { path: string; message: string } | undefined {
+  // Iterative and allocation-light: a body may nest as deep as JSON.parse lets it (far deeper than the call stack), and
+  // a bulk upload holds tens of thousands of rows. The path named is the top-level field the text is under.
+  const values: unknown[] = [value];
+  const fields: string[] = [''];
+  while (values.length > 0) {
+    const next = values.pop();
+    const field = fields.pop()!;
+    if (typeof next === 'string') {
+      if (next.includes('\u0000')) return { path: field, message: 'must not contain the character U+0000' };
+      if (LONE_SURROGATE.test(next)) return { path: field, message: 'must be well-formed Unicode (no unpaired surrogates)' };
+    } else if (Array.isArray(next)) {
+      for (const item of next) {
+        values.push(item);
+        fields.push(field);
+      }
+    } else if (typeof next === 'object' && next !== null) {
+      for (const key of Object.keys(next)) {
+        const at = field === '' ? key : field;
+        values.push(key, (next as Record<string, unknown>)[key]);
+        fields.push(at, at);
+      }
+    }
+  }
+  return undefined;
 }
 
 function describe(issue: z.core.$ZodIssue): string {

@@ -14,6 +14,7 @@ import { sha256 } from '../lib/crypto';
 import { UsherError } from '../lib/errors';
 import { daysToMs } from '../../workflows/schedule';
 import { workflowIdFor, type InvitationWorkflowInput } from '../../workflows/messages';
+import { WorkflowStartError } from '../temporal/invitation-client';
 import type { InvitationDeps } from './deps';
 import { canonicalEmail } from '../lib/email-address';
 import { newId } from '../lib/ids';
@@ -58,9 +59,10 @@ export interface CreatedInvitation {
 
 /**
  * The one create-invitation command. Checks everything that can be checked without side effects, then writes the
- * row, its first token hash and an audit event in one transaction, then starts the workflow. If the start fails the
- * row is deleted again, so a refused request leaves nothing behind; a crash between the two is repaired by the
- * reconciler (reconcile.ts), because the workflow id is derived from the row. The workflow's first activity marks
+ * row, its first token hash and an audit event in one transaction, then starts the workflow. If the server refused the
+ * start (or was never reached) the row is deleted again, so a refused request leaves nothing behind. If the start's
+ * outcome is unknown (a deadline passed mid-call) the row stays and the answer is 503: the reconciler (reconcile.ts)
+ * finishes the start, as it does after a crash between the two, because the workflow id is derived from the row. The workflow's first activity marks
  * the row as started, which keeps that write off the request path.
  */
 export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitationCommand): Promise<CreatedInvitation> {
@@ -69,6 +71,11 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
   if (cmd.idempotencyKey) {
     const earlier = await findInvitationByIdempotencyKey(db, cmd.tenantId, cmd.idempotencyKey);
     if (earlier) return replay(deps, cmd, earlier, requestHash);
+  }
+
+  // Temporal known to be down: say so now, before anything is written.
+  if (deps.workflows.health.isDown) {
+    throw new UsherError('temporal-unavailable', undefined, { retryAfter: deps.workflows.health.retryAfterSeconds });
   }
 
   // Every read the checks need, at once; the checks then run in a fixed order so the same request always gets the
@@ -167,11 +174,22 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
   }
 
   try {
-    await deps.workflows.start(workflowInput(invitation, tenant));
+    await deps.workflows.start(workflowInput(invitation, tenant), { role: role.slug });
   } catch (err) {
+    if (err instanceof WorkflowStartError && !err.refused) {
+      // The workflow may have started: deleting the row could orphan it. The reconciler finishes the start (it is
+      // idempotent) once the grace period has passed; a retry with the same Idempotency-Key answers this invitation.
+      deps.log.error('workflow start unconfirmed; the reconciler will finish it', { invitationId: id, error: String(err) });
+      throw new UsherError(
+        'unavailable',
+        'the invitation was stored but its workflow did not confirm in time; it will start shortly. Repeat the request with the same Idempotency-Key to get it',
+        { retryAfter: deps.workflows.health.retryAfterSeconds, invitationId: id },
+        err,
+      );
+    }
     await deleteInvitation(db, id);
-    deps.log.error('workflow start failed; invitation rolled back', { invitationId: id, error: String(err) });
-    throw new UsherError('temporal-unavailable', undefined, {}, err);
+    deps.log.error('workflow start refused; invitation rolled back', { invitationId: id, error: String(err) });
+    throw new UsherError('temporal-unavailable', undefined, { retryAfter: deps.workflows.health.retryAfterSeconds }, err);
   }
   deps.log.info('invitation created', { invitationId: id, tenantId: tenant.id, origin: cmd.origin, role: role.slug });
   return { invitation, acceptUrl: await linkFor(deps, invitation), replayed: false };

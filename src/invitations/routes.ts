@@ -12,7 +12,7 @@ import { type ApiKeyState, keyActor, requireApiKey, requireInvitationScope } fro
 import { type ApiKeyPrincipal, findApiKeyPrincipal } from '../db/api-keys';
 import { idempotencyKey, parse, readJson } from '../http/body';
 import { keysetPage } from '../http/paging';
-import { acceptBody, createInvitationBody, editBody, idParam, listInvitationsQuery, resendBody, revokeBody, tokenBody } from './schemas';
+import { acceptBody, createInvitationBody, editBody, idParam, inviterId, listInvitationsQuery, resendBody, revokeBody, tokenBody } from './schemas';
 
 
 /** The invitee's side: no API key, the token is the credential. Mounted before the `:id` routes. */
@@ -55,7 +55,8 @@ export function invitationRoutes(deps: InvitationDeps): Router<ApiKeyState> {
 
   router.post('/', async (ctx) => {
     const principal = ctx.state.principal;
-    const key = ctx.get('idempotency-key') ? parse(idempotencyKey, ctx.get('idempotency-key')) : undefined;
+    // A header sent empty is a key that is not one (400), not a request without a key.
+    const key = ctx.headers['idempotency-key'] !== undefined ? parse(idempotencyKey, ctx.get('idempotency-key')) : undefined;
     const body = await readJson(ctx, createInvitationBody);
     const inviter = await inviterFor(deps, principal, body.inviter);
 
@@ -149,7 +150,7 @@ async function inviterFor(deps: InvitationDeps, principal: ApiKeyPrincipal, name
   if (!named) return { id: principal.userId };
   const inviter = named.includes('@')
     ? await findUserByEmail(deps.db, principal.tenantId, named)
-    : await findUserById(deps.db, principal.tenantId, parse(idParam, named));
+    : await findUserById(deps.db, principal.tenantId, parse(inviterId, { inviter: named }).inviter);
   if (principal.kind === 'member' && inviter?.id !== principal.userId) {
     throw new UsherError('forbidden', 'a member key invites as its own user; naming another inviter takes a server key', { field: 'inviter' });
   }

@@ -1,18 +1,26 @@
 import { z } from 'zod';
 import { emailAddress } from '../lib/email-address';
+import { HTTP_URL_PATTERN } from '../http/openapi';
 
 const text = (max: number) => z.string().max(max);
 const languageCode = z.string().regex(/^[A-Za-z]{2}(?:[-_][A-Za-z]{2})?$/, { message: 'must look like en, EN, en-GB or en_GB' });
 const httpUrl = z
   .string()
   .max(2048)
-  .refine((v) => URL.canParse(v) && ['http:', 'https:'].includes(new URL(v).protocol), { message: 'must be an http(s) URL' });
+  .refine((v) => URL.canParse(v) && ['http:', 'https:'].includes(new URL(v).protocol), { message: 'must be an http(s) URL' })
+  .meta({ pattern: HTTP_URL_PATTERN });
 
 export const createInvitationBody = z
   .object({
     email: emailAddress,
     role: z.string().min(1).max(100).describe('Role slug in the tenant, e.g. member'),
-    inviter: z.string().min(1).max(254).optional().describe('User id or email of the inviter; defaults to the API key owner'),
+    inviter: z
+      .string()
+      .min(1)
+      .max(254)
+      .optional()
+      .describe('User id or email of the inviter; defaults to the API key owner')
+      .meta({ anyOf: [{ pattern: '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$' }, { pattern: '@' }] }),
     message: text(5000).optional(),
     firstName: text(200).optional(),
     lastName: text(200).optional(),
@@ -57,6 +65,8 @@ export const listInvitationsQuery = z
   .strict();
 
 export const idParam = z.uuid({ message: 'must be an invitation id' });
+/** `inviter` when it names a user by id (one with "@" is an email address). */
+export const inviterId = z.object({ inviter: z.uuid({ message: 'must be a user id or an email address' }) });
 
 export const invitationView = z.object({
   id: z.uuid(),

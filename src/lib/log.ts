@@ -1,7 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+import pino from 'pino';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type Logger = Record<Exclude<LogLevel, 'silent'>, (msg: string, fields?: Record<string, unknown>) => void>;
-
-const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 /** Field names whose values are never written, whatever they hold. */
 const SECRET_FIELDS = /^(token|secret|password|authorization|cookie|apiKey|api_key|key|csrf.*|.*Secret|.*Password)$/i;
@@ -16,6 +18,7 @@ const SECRET_TEXT: [RegExp, string][] = [
   [/([?&](?:token|ticket|usertoken|apptoken)=)[^&#\s"]+/gi, '$1[redacted]'],
   [/\b(Bearer|Basic)\s+[^\s"]+/g, '$1 [redacted]'],
   [/\busher_[A-Za-z0-9_-]{8,}/g, 'usher_[redacted]'],
+  [/\bwhsec_[A-Za-z0-9+/=_-]{8,}/g, 'whsec_[redacted]'],
   [/(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g, '[redacted]'],
 ];
 
@@ -33,16 +36,65 @@ function redactFields(value: unknown, depth = 0): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_FIELDS.test(k) ? '[redacted]' : redactFields(v, depth + 1)]));
 }
 
-/** One JSON object per line on stdout: easy to grep locally, easy to ship in production. Secrets are masked. */
+/**
+ * Fields every line written inside a unit of work carries without being passed along: the HTTP request's id, and in
+ * the worker the workflow and activity that run on that request's behalf.
+ */
+export interface LogContext {
+  requestId?: string;
+  workflowId?: string;
+  activityType?: string;
+}
+
+const context = new AsyncLocalStorage<LogContext>();
+
+/** Runs `fn` with `fields` added to every log line written inside it (nested contexts add to the outer one). */
+export function withLogContext<T>(fields: LogContext, fn: () => T): T {
+  return context.run({ ...context.getStore(), ...fields }, fn);
+}
+
+export function currentLogContext(): LogContext {
+  return context.getStore() ?? {};
+}
+
+/** What a request id may be to travel into workflow headers and log lines: short, plain, and not a credential. */
+export function isSafeRequestId(id: string): boolean {
+  return /^[\w.-]{1,100}$/.test(id) && redact(id) === id;
+}
+
+/** The log context and the active trace, for each line: a line finds its request, and its trace in the tracing UI. */
+function mixin(): Record<string, unknown> {
+  const fields: Record<string, unknown> = { ...context.getStore() };
+  const span = trace.getActiveSpan()?.spanContext();
+  if (span && isSpanContextValid(span)) {
+    fields.traceId = span.traceId;
+    fields.spanId = span.spanId;
+  }
+  return redactFields(fields) as Record<string, unknown>;
+}
+
+/**
+ * pino, one JSON object per line (stdout unless `write` is given): easy to grep locally, easy to ship in production.
+ * Every message and field is masked (`redact`), secret-named fields are dropped, errors become their redacted stacks.
+ */
 export function createLogger(
   level: LogLevel,
   base: Record<string, unknown> = {},
   write: (line: string) => void = (line) => process.stdout.write(line),
 ): Logger {
+  const logger = pino(
+    {
+      level,
+      base: redactFields(base) as Record<string, unknown>,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      mixin,
+    },
+    { write },
+  );
   const emit = (at: Exclude<LogLevel, 'silent'>) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (order[at] < order[level]) return;
-    const line = { time: new Date().toISOString(), level: at, msg: redact(msg), ...base, ...(redactFields(fields) as Record<string, unknown>) };
-    write(`${JSON.stringify(line)}\n`);
+    if (!logger.isLevelEnabled(at)) return;
+    logger[at](redactFields(fields) as Record<string, unknown>, redact(msg));
   };
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }

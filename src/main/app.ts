@@ -3,9 +3,10 @@ import Koa, { type Context, type Next } from 'koa';
 import Router from '@koa/router';
 import { compatRoutes } from '../compat/index';
 import { tokenPattern } from '../invitations/tokens';
-import type { Logger } from '../lib/log';
+import { type Logger, withLogContext } from '../lib/log';
+import { observeRequests } from '../http/observe';
 import type { ApiDeps } from './api-deps';
-import { openApiDocument } from './openapi';
+import { declaredMethodsOnly, openApiDocument } from './openapi';
 import { problemMiddleware } from '../http/problem';
 import { createRateLimiter, credentialKey, type RateLimiter } from '../http/rate-limit';
 import { securityHeaders } from '../http/security-headers';
@@ -16,19 +17,23 @@ import { healthRoutes } from './health';
 import { invitationRoutes, inviteeRoutes } from '../invitations/routes';
 import { managementRoutes } from '../management/routes';
 import { outboxRoutes } from './outbox-routes';
+import { webhookRoutes } from '../webhooks/routes';
 
 export function createApp(deps: ApiDeps): Koa {
   const app = new Koa();
   // X-Forwarded-* are trusted only behind a proxy that sets them (TRUST_PROXY); anyone else could forge them.
   app.proxy = deps.trustProxy;
   app.silent = true;
+  app.use(observeRequests());
   app.use(requestLog(deps.log));
   app.use(securityHeaders);
   app.use(problemMiddleware(deps.log));
+  const documented = { outbox: deps.outbox !== undefined };
+  app.use(declaredMethodsOnly(documented));
   app.use(limitWrites(createRateLimiter(deps.rateLimits.writesPerMinute)));
 
   const meta = new Router();
-  const openapi = openApiDocument(deps.publicBaseUrl);
+  const openapi = openApiDocument(deps.publicBaseUrl, documented);
   meta.get('/openapi.json', (ctx) => {
     ctx.body = openapi;
   });
@@ -42,9 +47,11 @@ export function createApp(deps: ApiDeps): Koa {
     ctx.body = { name: 'usher', openapi: '/openapi.json', health: '/healthz', ready: '/readyz' };
   });
 
-  const routers = [meta, healthRoutes(deps), inviteeRoutes(deps), batchRoutes(deps), invitationRoutes(deps), managementRoutes(deps), acceptPageRoutes(deps), ...compatRoutes(deps)];
+  const routers = [meta, healthRoutes(deps), inviteeRoutes(deps), batchRoutes(deps), invitationRoutes(deps), managementRoutes(deps), acceptPageRoutes(deps), ...compatRoutes(deps, { loginsPerMinute: deps.rateLimits.loginsPerMinute })];
+  routers.push(webhookRoutes(deps));
   if (deps.outbox) routers.push(outboxRoutes(deps.outbox));
-  for (const router of routers) app.use(router.routes()).use(router.allowedMethods({ throw: true }));
+  // Without `throw`, a router's 405 or 501 keeps the Allow it computed; declaredMethodsOnly makes it problem+json.
+  for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
   return app;
 }
 
@@ -58,7 +65,8 @@ function requestLog(log: Logger) {
     ctx.state.requestId = /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
     ctx.set('X-Request-Id', ctx.state.requestId);
     try {
-      await next();
+      // Every line logged while handling the request, and every workflow it starts or updates, carries its id.
+      await withLogContext({ requestId: ctx.state.requestId }, next);
     } finally {
       log.info('request', {
         requestId: ctx.state.requestId,

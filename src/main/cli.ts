@@ -1,10 +1,14 @@
+import type { Client } from '@temporalio/client';
 import { connectDatabase } from '../db/connect';
 import { migrateDown, migrateToLatest } from '../db/migrate';
+import { invitationUsage, runInvitationCommand } from '../invitations/cli';
 import { scheduleReconciler } from '../invitations/reconcile';
 import { createLogger } from '../lib/log';
 import { managementUsage, runManagementCommand } from '../management/cli';
 import { connectClient } from '../temporal/connect';
-import { ConfigError, loadConfig, requireSettings } from './config';
+import type { TokenKeyRing } from '../lib/token-keys';
+import { type Config, ConfigError, loadConfig, requireSettings } from './config';
+import { observeApi, observeWorker } from './observability';
 import { quietRuntime } from './worker';
 import { apiDeps, closeServer, coreSettings, invitationDeps, listen, requireSharedTokenKeys, runWorker } from './wiring';
 
@@ -12,7 +16,9 @@ const usage = `usage: usher <command>
   dev              everything locally: Temporal dev server + UI, embedded PostgreSQL, worker, API, mail outbox
   api              the HTTP API (needs DATABASE_URL, TOKEN_SECRET, PUBLIC_BASE_URL; USHER_ADMIN_TOKEN opens /v1/tenants)
   worker           the Temporal worker (needs DATABASE_URL, SMTP_URL, TOKEN_SECRET, PUBLIC_BASE_URL)
-  migrate [--down] database migrations (needs DATABASE_URL)`;
+  migrate [--down] database migrations (needs DATABASE_URL)
+  invitation …     look at and act on invitations: get, list, revoke, resend, extend (needs DATABASE_URL; changes
+                   need Temporal too, resend also TOKEN_SECRET and PUBLIC_BASE_URL)`;
 
 /** Exit code of a refused configuration: the operator must change a setting; restarting will not help. */
 const CONFIG_EXIT = 2;
@@ -30,7 +36,8 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'migrate': {
       const c = requireSettings(config, ['databaseUrl']);
-      const db = connectDatabase(c.databaseUrl, { maxConnections: 1 });
+      // A migration may run long: no statement deadline.
+      const db = connectDatabase(c.databaseUrl, { maxConnections: 1, connectTimeoutMs: c.database.connectTimeoutMs, statementTimeoutMs: 0 });
       try {
         const result = rest.includes('--down') ? await migrateDown(db) : await migrateToLatest(db);
         const ran = result.results ?? [];
@@ -42,25 +49,30 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'api': {
       const c = requireSettings(config, ['databaseUrl', 'tokenSecret', 'publicBaseUrl']);
-      const db = connectDatabase(c.databaseUrl);
+      const db = connectDatabase(c.databaseUrl, c.database);
       await requireSharedTokenKeys(db, c.tokenKeys);
       const client = await connectClient(c.temporal);
+      const observed = await observeApi(c, db, client, log);
       const deps = invitationDeps(db, client, coreSettings(c, c.tokenKeys), log);
       const stopReconciler = scheduleReconciler(deps);
       const server = await listen(apiDeps(deps, client, { adminToken: c.adminToken, trustProxy: c.trustProxy, limits: c.limits }), c.host, c.port);
       log.info('api listening', { host: c.host, port: c.port, publicBaseUrl: c.publicBaseUrl });
       await untilSignal();
+      // Stop taking connections, finish the requests in flight (up to the grace period), then let go of the rest.
+      log.info('api shutting down', { graceMs: c.shutdownGraceMs });
       stopReconciler();
-      await closeServer(server);
+      await closeServer(server, c.shutdownGraceMs);
+      await observed.stop();
       await client.connection.close();
       await db.destroy();
       return;
     }
     case 'worker': {
       const c = requireSettings(config, ['databaseUrl', 'smtpUrl', 'tokenSecret', 'publicBaseUrl']);
-      const db = connectDatabase(c.databaseUrl);
+      const db = connectDatabase(c.databaseUrl, c.database);
       await requireSharedTokenKeys(db, c.tokenKeys);
-      quietRuntime();
+      const observed = await observeWorker(c, log);
+      quietRuntime({ log, prometheusBindAddress: observed.sdkMetricsAddress });
       const worker = await runWorker({
         db,
         smtpUrl: c.smtpUrl,
@@ -68,10 +80,23 @@ async function main(argv: string[]): Promise<void> {
         settings: coreSettings(c, c.tokenKeys),
         temporal: c.temporal,
         maxCachedWorkflows: c.temporal.maxCachedWorkflows,
+        mailRetryMs: c.mailRetryMs,
+        // A SIGTERM stops polling at once; activities in flight (a send) get the grace period to finish.
+        shutdownGraceMs: c.shutdownGraceMs,
         log,
       });
+      observed.healthy(() => worker.worker.getState() === 'RUNNING');
       await Promise.race([untilSignal(), worker.done]);
+      log.info('worker shutting down', { graceMs: c.shutdownGraceMs });
+      // Activities still running 5 s after the grace period (a send the mail server never answers) are let go: their
+      // attempts time out on the server and are retried elsewhere, a send with the same Message-ID.
+      const letGo = setTimeout(() => {
+        log.warn('worker shutdown grace period expired; activities in flight will be retried elsewhere', { graceMs: c.shutdownGraceMs });
+        process.exit(0);
+      }, c.shutdownGraceMs + 5_000);
       await worker.stop();
+      clearTimeout(letGo);
+      await observed.stop();
       await db.destroy();
       return;
     }
@@ -86,9 +111,41 @@ async function main(argv: string[]): Promise<void> {
       }
       return;
     }
+    case 'invitation': {
+      process.exitCode = await invitationCommand(config, rest);
+      return;
+    }
     default:
-      process.stderr.write(`${usage}\n${managementUsage}\n`);
+      process.stderr.write(`${usage}\n${managementUsage}\n${invitationUsage}\n`);
       process.exitCode = command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+  }
+}
+
+const noTokenKeys: TokenKeyRing = {
+  get signing(): never {
+    throw new ConfigError('invalid configuration: TOKEN_SECRET must be set');
+  },
+  keys: [],
+};
+
+/** `usher invitation …`: the database at once; Temporal (and, to resend, the token keys) only when a change needs it. */
+async function invitationCommand(config: Config, rest: string[]): Promise<number> {
+  const c = requireSettings(config, ['databaseUrl']);
+  const db = connectDatabase(c.databaseUrl, { maxConnections: 2 });
+  let client: Client | undefined;
+  try {
+    return await runInvitationCommand(rest, {
+      db,
+      async deps() {
+        // Only a resend derives a link (a link-only invitation's new one): it alone needs the token keys.
+        const keys = rest[0] === 'resend' ? requireSettings(config, ['databaseUrl', 'tokenSecret', 'publicBaseUrl']).tokenKeys : noTokenKeys;
+        client ??= await connectClient(c.temporal);
+        return invitationDeps(db, client, coreSettings(c, keys), createLogger('silent'));
+      },
+    });
+  } finally {
+    await client?.connection.close();
+    await db.destroy();
   }
 }
 

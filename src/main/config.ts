@@ -9,6 +9,12 @@ const optionalString = z
 const url = (name: string) =>
   optionalString.refine((v) => v === undefined || URL.canParse(v), { message: `${name} must be a URL` });
 
+const optionalPort = z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().int().min(1).max(65535).optional());
+/** true/false when set; undefined when not, for settings whose default depends on the command. */
+const optionalFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((v) => (v === undefined || v === '' ? undefined : v === 'true' || v === '1' || v === 'yes'));
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const count = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 const flag = z
@@ -47,6 +53,19 @@ export const configSchema = z.object({
   RESENDS_PER_DAY: count(10),
   RESENDS_PER_INVITATION: count(50),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  // Reliability (docs/reliability.md): how long a send retries transient failures; database deadlines; shutdown drain.
+  MAIL_RETRY_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(15_000),
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).default(20),
+  // Webhook targets: `usher dev` allows http and private addresses unless told otherwise; `usher worker|api` refuse them unless told.
+  WEBHOOKS_ALLOW_HTTP: optionalFlag,
+  WEBHOOKS_ALLOW_PRIVATE_TARGETS: optionalFlag,
+  // /metrics on a listener of its own; unset = no listener. Loopback unless METRICS_HOST opens it.
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: optionalPort,
+  WORKER_METRICS_PORT: optionalPort,
+  OTEL_EXPORTER_OTLP_ENDPOINT: url('OTEL_EXPORTER_OTLP_ENDPOINT'),
 });
 
 export interface TemporalSettings {
@@ -93,6 +112,18 @@ export interface Config {
   devPostgresPort: number;
   limits: Limits;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** A send retries 4xx, timeouts and refused logins this long, then the invitation fails as undeliverable. */
+  mailRetryMs: number;
+  /** Pool deadlines: a connection within connectTimeoutMs, a statement within statementTimeoutMs (0 = none). */
+  database: { connectTimeoutMs: number; statementTimeoutMs: number };
+  /** On SIGTERM: the API finishes requests in flight, the worker its activities, for up to this long. */
+  shutdownGraceMs: number;
+  /** Webhook targets (http, private addresses) allowed; undefined = the command's default (dev: yes, production: no). */
+  webhooks: { allowHttp?: boolean; allowPrivateTargets?: boolean };
+  /** Prometheus /metrics listeners (a port unset = none): the API's, the worker's (with the Temporal SDK's metrics). */
+  metrics: { host: string; apiPort?: number; workerPort?: number };
+  /** OpenTelemetry traces go to this OTLP/HTTP collector; unset = tracing off. */
+  otlpEndpoint?: string;
 }
 
 export class ConfigError extends Error {}
@@ -143,6 +174,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       resendsPerInvitation: e.RESENDS_PER_INVITATION,
     },
     logLevel: e.LOG_LEVEL,
+    mailRetryMs: Math.round(e.MAIL_RETRY_HOURS * 3_600_000),
+    database: { connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS },
+    shutdownGraceMs: Math.round(e.SHUTDOWN_GRACE_SECONDS * 1000),
+    webhooks: { allowHttp: e.WEBHOOKS_ALLOW_HTTP, allowPrivateTargets: e.WEBHOOKS_ALLOW_PRIVATE_TARGETS },
+    metrics: { host: e.METRICS_HOST, apiPort: e.METRICS_PORT, workerPort: e.WORKER_METRICS_PORT },
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
   };
 }
 
@@ -164,6 +201,7 @@ export function requireSettings<K extends Required>(config: Config, keys: K[]): 
   if (missing.length > 0) throw new ConfigError(`invalid configuration: ${missing.join(', ')} must be set`);
   const checked = { ...config } as ProductionConfig<K>;
   if (config.tokenSecret !== undefined) checked.tokenKeys = productionTokenKeys(config.tokenSecret);
+  checked.webhooks = { allowHttp: config.webhooks.allowHttp ?? false, allowPrivateTargets: config.webhooks.allowPrivateTargets ?? false };
   if (config.adminToken !== undefined) {
     const weakness = weakSecret(config.adminToken, 32);
     if (weakness) throw new ConfigError(`invalid configuration: USHER_ADMIN_TOKEN ${weakness}`);

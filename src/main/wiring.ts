@@ -1,9 +1,9 @@
-import type { Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker, WorkflowBundleOption } from '@temporalio/worker';
 import { type Db, ping } from '../db/connect';
 import { registerTokenKeys } from '../db/token-keys';
-import { createSmtpMailer, type Mailer } from '../email/mailer';
+import { createSmtpMailer, type Mailer, type SmtpTimeouts } from '../email/mailer';
 import { compileTemplates } from '../email/templates';
 import type { Outbox } from '../http/outbox';
 import type { InvitationDeps, ResendLimits } from '../invitations/deps';
@@ -11,9 +11,12 @@ import type { Logger } from '../lib/log';
 import { keyFingerprint, type TokenKeyRing } from '../lib/token-keys';
 import { connectClient, type TemporalConnectionSettings } from '../temporal/connect';
 import { invitationWorkflows } from '../temporal/invitation-client';
+import { startWebhookDispatcher } from '../webhooks/dispatcher';
+import { type WebhookSettings, webhookSettings } from '../webhooks/settings';
 import type { ApiDeps } from './api-deps';
 import { type Config, ConfigError, type Limits } from './config';
 import { createApp } from './app';
+import { tracedMailer } from './observability';
 import { createWorker } from './worker';
 
 export interface CoreSettings {
@@ -21,12 +24,14 @@ export interface CoreSettings {
   publicBaseUrl: string;
   taskQueue: string;
   resendLimits?: ResendLimits;
+  /** Webhooks: the worker runs their dispatcher, the API checks endpoint URLs by them. Unset: no dispatcher, production's URL rules. */
+  webhooks?: WebhookSettings;
 }
 
 /** Limits that keep one invitation from becoming an email flood; the defaults are the settings' defaults. */
 export const defaultResendLimits: ResendLimits = { cooldownSeconds: 60, perDay: 10, perInvitation: 50 };
 
-export function invitationDeps(db: Db, client: Client, settings: CoreSettings, log: Logger): InvitationDeps {
+export function invitationDeps(db: Db, client: Client, settings: CoreSettings, log: Logger): InvitationDeps & { webhooks?: WebhookSettings } {
   return {
     db,
     workflows: invitationWorkflows(client, settings.taskQueue),
@@ -35,6 +40,7 @@ export function invitationDeps(db: Db, client: Client, settings: CoreSettings, l
     resendLimits: settings.resendLimits ?? defaultResendLimits,
     clock: () => new Date(),
     log,
+    webhooks: settings.webhooks,
   };
 }
 
@@ -47,7 +53,8 @@ export interface ApiOptions {
 
 export function apiDeps(
   deps: InvitationDeps,
-  client: Client,
+  // Kept for the callers: readiness now asks deps.workflows, whose circuit knows when Temporal is down.
+  _client: Client,
   options: ApiOptions = {},
 ): ApiDeps {
   return {
@@ -58,7 +65,8 @@ export function apiDeps(
     rateLimits: { writesPerMinute: options.limits?.writesPerMinute ?? 600, loginsPerMinute: options.limits?.loginsPerMinute ?? 10 },
     readiness: {
       database: () => ping(deps.db),
-      temporal: () => client.connection.withDeadline(Date.now() + 2500, () => client.workflowService.getSystemInfo({})),
+      // Through the invitation client's circuit: known down is answered at once, and up again within a second.
+      temporal: () => deps.workflows.ping(),
     },
   };
 }
@@ -70,6 +78,8 @@ export function coreSettings(config: Config, tokenKeys: TokenKeyRing): CoreSetti
     publicBaseUrl: config.publicBaseUrl,
     taskQueue: config.temporal.taskQueue,
     resendLimits: { cooldownSeconds: resendCooldownSeconds, perDay: resendsPerDay, perInvitation: resendsPerInvitation },
+    // Unset here means `usher dev`: the production commands' requireSettings has already made them false.
+    webhooks: webhookSettings({ allowHttp: config.webhooks.allowHttp ?? true, allowPrivateTargets: config.webhooks.allowPrivateTargets ?? true }),
   };
 }
 
@@ -84,19 +94,51 @@ export async function requireSharedTokenKeys(db: Db, ring: TokenKeyRing): Promis
   }
 }
 
+interface DrainState {
+  draining: boolean;
+  /** Responses not yet sent: told to close their connection when the drain begins. */
+  answering: Set<ServerResponse>;
+}
+const drains = new WeakMap<Server, DrainState>();
+
 export async function listen(deps: ApiDeps, host: string, port: number): Promise<Server> {
-  const app = createApp(deps);
+  const state: DrainState = { draining: false, answering: new Set() };
+  const app = createApp({ ...deps, shuttingDown: () => state.draining });
+  const handle = app.callback();
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = createServer((req, res) => {
+      // While draining, every answer tells the client not to reuse its connection.
+      if (state.draining) res.setHeader('Connection', 'close');
+      state.answering.add(res);
+      res.once('close', () => state.answering.delete(res));
+      void handle(req, res);
+    });
+    drains.set(server, state);
+    server.listen(port, host);
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });
 }
 
-export async function closeServer(server: Server): Promise<void> {
+/**
+ * Stops accepting connections, lets the requests in flight finish (closing each connection as it falls idle), and
+ * after `graceMs` cuts whatever is left. With no grace, everything is cut at once (tests).
+ */
+export async function closeServer(server: Server, graceMs = 0): Promise<void> {
+  const state = drains.get(server);
+  if (state) {
+    state.draining = true;
+    for (const res of state.answering) if (!res.headersSent) res.setHeader('Connection', 'close');
+  }
   await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearInterval(idle);
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
   });
 }
 
@@ -117,9 +159,15 @@ export async function runWorker(options: {
   connection?: NativeConnection;
   workflowBundle?: WorkflowBundleOption;
   maxCachedWorkflows?: number;
+  /** MAIL_RETRY_HOURS; 24 h if unset. */
+  mailRetryMs?: number;
+  smtpTimeouts?: SmtpTimeouts;
+  /** How long a shutdown waits for activities in flight before cancelling them (SHUTDOWN_GRACE_SECONDS). */
+  shutdownGraceMs?: number;
   log: Logger;
 }): Promise<RunningWorker> {
-  const mailer = createSmtpMailer(options.smtpUrl, options.mailFrom);
+  // Each SMTP send is a span under its activity's (src/main/observability.ts).
+  const mailer = tracedMailer(createSmtpMailer(options.smtpUrl, options.mailFrom, options.smtpTimeouts));
   const templates = await compileTemplates();
   // Bulk rows start invitation workflows from inside an activity, so the worker holds a client too.
   const client = await connectClient(options.temporal);
@@ -129,6 +177,7 @@ export async function runWorker(options: {
     connection: options.connection,
     workflowBundle: options.workflowBundle,
     maxCachedWorkflows: options.maxCachedWorkflows,
+    shutdownGraceMs: options.shutdownGraceMs,
     deps: {
       db: options.db,
       mailer,
@@ -137,12 +186,18 @@ export async function runWorker(options: {
       tokenKeys: options.settings.tokenKeys,
       publicBaseUrl: options.settings.publicBaseUrl,
       invitations: invitationDeps(options.db, client, options.settings, options.log),
+      webhooks: options.settings.webhooks,
+      ...(options.mailRetryMs !== undefined ? { mailRetryMs: options.mailRetryMs } : {}),
     },
   });
-  const done = worker.run().finally(() => {
-    mailer.close();
-    return client.connection.close();
-  });
+  const webhooks = options.settings.webhooks;
+  const dispatcher = webhooks && startWebhookDispatcher({ db: options.db, client, taskQueue: options.settings.taskQueue, settings: webhooks, log: options.log });
+  const done = worker.run().finally(() =>
+    (dispatcher ? dispatcher.stop() : Promise.resolve()).then(() => {
+      mailer.close();
+      return client.connection.close();
+    }),
+  );
   options.log.info('worker running', { taskQueue: options.settings.taskQueue });
   return {
     worker,

@@ -1,18 +1,40 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { ActivityDeps } from '../../activities/deps';
 import { createActivities } from '../../activities/index';
+import type { Logger } from '../lib/log';
 import { type TemporalConnectionSettings, temporalConnectionOptions } from '../temporal/connect';
+import { activityInterceptors } from '../temporal/interceptors';
+import { runtimeLogger, workflowSpanSinks } from './observability';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+/** Bundled with the workflows: tracing and the request id inside the sandbox. */
+export const workflowInterceptorsPath = fileURLToPath(new URL('../../workflows/interceptors.ts', import.meta.url));
+/** `npm run build` writes the workflow bundle next to the compiled CLI; from source it does not exist. */
+const prebuiltBundlePath = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
 
 let runtimeInstalled = false;
 
-/** Keep the SDK's own logging to warnings; our activities log what matters. */
-export function quietRuntime(): void {
+/**
+ * Installs the SDK's Runtime once per process. Without options, keeps the SDK's own logging to warnings on stderr. With
+ * a logger, the SDK's lines (native ones too) go through ours; with `prometheusBindAddress`, the SDK's worker metrics
+ * are exported there (the worker's /metrics reads them).
+ */
+export function quietRuntime(options: { log?: Logger; prometheusBindAddress?: string } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new (class {
+  const telemetryOptions = {
+    ...(options.log ? { logging: { filter: { core: 'WARN' as const, other: 'ERROR' as const }, forward: {} } } : {}),
+    ...(options.prometheusBindAddress
+      ? { metrics: { prometheus: { bindAddress: options.prometheusBindAddress, countersTotalSuffix: true, useSecondsForDurations: true, unitSuffix: true } } }
+      : {}),
+  };
+  if (options.log) {
+    Runtime.install({ logger: runtimeLogger(options.log), telemetryOptions });
+    return;
+  }
+  Runtime.install({ telemetryOptions, logger: new (class {
     log() {}
     trace() {}
     debug() {}
@@ -27,7 +49,7 @@ export function quietRuntime(): void {
 }
 
 export async function bundleWorkflows(): Promise<WorkflowBundleOption> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: silentLogger });
+  const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: [workflowInterceptorsPath], logger: silentLogger });
   return { code };
 }
 
@@ -41,17 +63,28 @@ export interface WorkerOptions {
   connection?: NativeConnection;
   /** Open invitations kept in memory between their events; fewer saves memory, more saves replays. SDK default if unset. */
   maxCachedWorkflows?: number;
+  /** On shutdown, activities in flight get this long to finish before they are cancelled. */
+  shutdownGraceMs?: number;
 }
 
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const connection = options.connection ?? (await NativeConnection.connect(await temporalConnectionOptions(options.temporal)));
+  const workflowBundle = options.workflowBundle ?? (existsSync(prebuiltBundlePath) ? { codePath: prebuiltBundlePath } : undefined);
   return Worker.create({
     connection,
     namespace: options.temporal.namespace,
     taskQueue: options.taskQueue,
     activities: options.activities ?? createActivities(options.deps),
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath, bundlerOptions: {} }),
+    // After the grace, activities in flight are cancelled (`usher worker` exits a few seconds later regardless).
+    ...(options.shutdownGraceMs !== undefined ? { shutdownGraceTime: options.shutdownGraceMs } : {}),
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath, bundlerOptions: {} }),
+    // Traces, request ids in log lines, and the counts only activities see (src/temporal/interceptors.ts).
+    interceptors: {
+      activity: activityInterceptors({ db: options.deps.db, log: options.deps.invitations.log }),
+      ...(workflowBundle ? {} : { workflowModules: [workflowInterceptorsPath] }),
+    },
+    sinks: workflowSpanSinks(),
   });
 }
 

@@ -24,6 +24,7 @@ export function tenantView(t: Tenant) {
     akanaRequiresCsrf: t.akana_requires_csrf,
     royaltiWorkspaceId: t.royalti_workspace_id,
     royaltiJwtKeySet: t.royalti_jwt_key !== null,
+    royaltiJwtKeyKind: t.royalti_jwt_key_kind,
     createdAt: t.created_at.toISOString(),
   };
 }

@@ -1,10 +1,14 @@
 import {
   type Client,
+  isGrpcServiceError,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { Circuit } from '../lib/circuit';
 import { UsherError } from '../lib/errors';
 import type { invitationWorkflow } from '../../workflows/invitation';
 import type { invitationBatchWorkflow } from '../../workflows/invitation-batch';
@@ -20,6 +24,7 @@ import {
   FailureType,
   type InvitationBatchInput,
   type InvitationState,
+  type InvitationStatus,
   type InvitationWorkflowInput,
   type ResendArgs,
   resendUpdate,
@@ -29,8 +34,16 @@ import {
 } from '../../workflows/messages';
 import { ExpiresAtKey, InvitationIdKey, InvitationStatusKey, TenantIdKey } from '../../workflows/search-attributes';
 
+/** How an invitation's workflow ended, for a row that still says pending. */
+export interface ClosedInvitation {
+  invitationId: string;
+  status: Exclude<InvitationStatus, 'pending'>;
+  reason: string | null;
+}
+
 export interface InvitationWorkflows {
-  start(input: InvitationWorkflowInput): Promise<void>;
+  /** `role` names the role in the workflow's summary in the Temporal UI. */
+  start(input: InvitationWorkflowInput, display?: { role?: string }): Promise<void>;
   accept(invitationId: string, args: AcceptArgs): Promise<AcceptResult>;
   decline(invitationId: string, args: ActorArgs): Promise<InvitationState>;
   revoke(invitationId: string, args: ActorArgs): Promise<InvitationState>;
@@ -38,71 +51,265 @@ export interface InvitationWorkflows {
   edit(invitationId: string, args: EditArgs): Promise<InvitationState>;
   state(invitationId: string): Promise<InvitationState>;
   startBatch(input: InvitationBatchInput): Promise<void>;
+  /** Resolves when the Temporal frontend answers (readiness); fails at once while it is known to be down. */
+  ping(): Promise<void>;
+  /** Invitation workflows that closed without settling their status (failed, terminated, timed out), newest first. */
+  closedWhilePending(limit: number): Promise<ClosedInvitation[]>;
+  /** Temporal's health as this process sees it. */
+  readonly health: Circuit;
 }
 
+/**
+ * Why a start did not confirm. `refused`: the server certainly did not start the workflow (never reached, or it said
+ * no), so the caller may undo what it wrote. Otherwise the outcome is unknown (a deadline passed, the connection
+ * dropped mid-call): the workflow may exist, and only the reconciler may settle it.
+ */
+export class WorkflowStartError extends Error {
+  constructor(
+    readonly refused: boolean,
+    cause: unknown,
+  ) {
+    super(`workflow start ${refused ? 'refused' : 'outcome unknown'}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'WorkflowStartError';
+  }
+}
+
+/** A create waits for the start: it must not wait long on an unreachable server. */
 const START_DEADLINE_MS = 10_000;
+/** A decision waits for the workflow's answer, its turn behind another decision included (DECISION_QUEUE_MS, 8 s). */
+const DECISION_DEADLINE_MS = 15_000;
+/** Read paths show the state when a worker answers soon, and carry on without it otherwise. */
+const STATE_DEADLINE_MS = 3_000;
+const PROBE_DEADLINE_MS = 1_500;
+
+// gRPC status codes (from @grpc/grpc-js, which is not a direct dependency).
+const CANCELLED = 1;
+const DEADLINE_EXCEEDED = 4;
+const UNAVAILABLE = 14;
+/** Codes with which the server answered the start itself, so nothing was started. */
+const REFUSALS = new Set([3, 5, 6, 7, 8, 9, 11, 12, 16]);
 
 /** The only way the API and the compat adapters reach an invitation's workflow. */
 export function invitationWorkflows(client: Client, taskQueue: string): InvitationWorkflows {
   const handle = (id: string) => client.workflow.getHandle(workflowIdFor(id));
-  const update = async <R>(_id: string, run: () => Promise<R>): Promise<R> => {
+  const probe = () => client.connection.withDeadline(Date.now() + PROBE_DEADLINE_MS, () => client.workflowService.getSystemInfo({}));
+  const health = new Circuit('the workflow service', probe, { retryAfterSeconds: 2 });
+
+  /**
+   * Runs one call with a deadline, answering 503 at once while Temporal is known to be down. A call that failed
+   * without the channel ever connecting was never sent: `NotSent` wraps its error, and Temporal is down.
+   */
+  const call = async <R>(deadlineMs: number, run: () => Promise<R>): Promise<R> => {
+    health.check();
+    const deadline = Date.now() + deadlineMs;
+    const sending = trackSending(client, deadline);
     try {
-      return await run();
+      const result = await client.connection.withDeadline(deadline, run);
+      health.markUp();
+      return result;
     } catch (err) {
-      throw mapUpdateError(err);
+      const code = grpcCode(err);
+      if (code === undefined || REFUSALS.has(code)) throw err;
+      if (!sending.couldHaveSent()) {
+        health.markDown(err);
+        throw new NotSent(err);
+      }
+      if (code === UNAVAILABLE) health.markDown(err);
+      else if (code === DEADLINE_EXCEEDED) health.suspect(err);
+      throw err;
+    } finally {
+      sending.stop();
     }
   };
+
+  const decide = async <R>(run: () => Promise<R>): Promise<R> => {
+    try {
+      return await call(DECISION_DEADLINE_MS, run);
+    } catch (err) {
+      throw mapUpdateError(err, health);
+    }
+  };
+
   return {
-    async start(input) {
+    health,
+    async start(input, display = {}) {
       try {
-        // A create request waits for the start, so it must not wait forever on an unreachable server.
-        await client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => client.workflow.start<typeof invitationWorkflow>('invitationWorkflow', {
-          workflowId: workflowIdFor(input.invitationId),
-          taskQueue,
-          args: [input],
-          // A repeated start (the reconciler after a crash) must find the running workflow, never make a second one.
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: [
-            { key: InvitationStatusKey, value: 'pending' },
-            { key: TenantIdKey, value: input.tenantId },
-            { key: InvitationIdKey, value: input.invitationId },
-            { key: ExpiresAtKey, value: new Date(input.expiresAt) },
-          ],
-          memo: { invitationId: input.invitationId, tenantId: input.tenantId, origin: input.origin ?? 'api' },
-        }));
+        await call(START_DEADLINE_MS, () =>
+          client.workflow.start<typeof invitationWorkflow>('invitationWorkflow', {
+            workflowId: workflowIdFor(input.invitationId),
+            taskQueue,
+            args: [input],
+            // A repeated start (the reconciler after a crash) must find the running workflow, never make a second one.
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            typedSearchAttributes: [
+              { key: InvitationStatusKey, value: 'pending' },
+              { key: TenantIdKey, value: input.tenantId },
+              { key: InvitationIdKey, value: input.invitationId },
+              { key: ExpiresAtKey, value: new Date(input.expiresAt) },
+            ],
+            memo: { invitationId: input.invitationId, tenantId: input.tenantId, origin: input.origin ?? 'api' },
+            // What the Temporal UI shows of it at a glance: ids, role and origin; never the address or a link.
+            staticSummary: staticSummary(input, display.role),
+            staticDetails: staticDetails(input, display.role),
+          }),
+        );
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) return;
-        throw err;
+        throw new WorkflowStartError(startRefused(err), err);
       }
     },
-    accept: (id, args) => update(id, () => handle(id).executeUpdate(acceptUpdate, { args: [args] })),
-    decline: (id, args) => update(id, () => handle(id).executeUpdate(declineUpdate, { args: [args] })),
-    revoke: (id, args) => update(id, () => handle(id).executeUpdate(revokeUpdate, { args: [args] })),
-    resend: (id, args) => update(id, () => handle(id).executeUpdate(resendUpdate, { args: [args] })),
-    edit: (id, args) => update(id, () => handle(id).executeUpdate(editUpdate, { args: [args] })),
-    // Read paths show the state when a worker answers soon, and carry on without it otherwise.
-    state: (id) => client.connection.withDeadline(Date.now() + 3_000, () => handle(id).query(stateQuery)),
+    accept: (id, args) => decide(() => handle(id).executeUpdate(acceptUpdate, { args: [args] })),
+    decline: (id, args) => decide(() => handle(id).executeUpdate(declineUpdate, { args: [args] })),
+    revoke: (id, args) => decide(() => handle(id).executeUpdate(revokeUpdate, { args: [args] })),
+    resend: (id, args) => decide(() => handle(id).executeUpdate(resendUpdate, { args: [args] })),
+    edit: (id, args) => decide(() => handle(id).executeUpdate(editUpdate, { args: [args] })),
+    state: (id) => call(STATE_DEADLINE_MS, () => handle(id).query(stateQuery)),
     async startBatch(input) {
-      await client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
+      await call(START_DEADLINE_MS, () =>
         client.workflow.start<typeof invitationBatchWorkflow>('invitationBatchWorkflow', {
           workflowId: batchWorkflowIdFor(input.batchId),
           taskQueue,
           args: [input],
           workflowIdConflictPolicy: 'USE_EXISTING',
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          staticSummary: `Bulk batch ${input.batchId} · ${input.total} rows`,
         }),
       );
+    },
+    async ping() {
+      await call(PROBE_DEADLINE_MS + 1_000, probe);
+    },
+    async closedWhilePending(limit) {
+      const query = `WorkflowType = 'invitationWorkflow' AND ExecutionStatus != 'Running' AND ${InvitationStatusKey.name} = 'pending'`;
+      const closed: ClosedInvitation[] = [];
+      for await (const execution of client.workflow.list({ query, pageSize: limit })) {
+        const invitationId = execution.workflowId.replace(/^invitation-/, '');
+        closed.push({ invitationId, ...(await outcomeOf(client, execution.workflowId, execution.status.name)) });
+        if (closed.length >= limit) break;
+      }
+      return closed;
     },
   };
 }
 
-function mapUpdateError(err: unknown): unknown {
+async function outcomeOf(client: Client, workflowId: string, status: string): Promise<Omit<ClosedInvitation, 'invitationId'>> {
+  if (status === 'COMPLETED') {
+    const state = (await client.workflow.getHandle(workflowId).result()) as InvitationState;
+    if (state.status !== 'pending') return { status: state.status, reason: state.failureReason };
+    return { status: 'failed', reason: 'the invitation workflow completed without a decision' };
+  }
+  if (status === 'FAILED') {
+    const failure = await client.workflow
+      .getHandle(workflowId)
+      .result()
+      .then(
+        () => undefined,
+        (err: unknown) => (err instanceof WorkflowFailedError ? (err.cause?.message ?? err.message) : String(err)),
+      );
+    return { status: 'failed', reason: `the invitation workflow failed${failure ? `: ${failure}` : ''}` };
+  }
+  return { status: 'failed', reason: `the invitation workflow ended: ${status.toLowerCase().replace(/_/g, ' ')}` };
+}
+
+function staticSummary(input: InvitationWorkflowInput, role: string | undefined): string {
+  return `Invitation ${input.invitationId} · ${role ?? 'default role'} · via ${input.origin ?? 'api'}`;
+}
+
+function staticDetails(input: InvitationWorkflowInput, role: string | undefined): string {
+  const utc = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return [
+    `**Invitation** ${input.invitationId}`,
+    `**Tenant** ${input.tenantId}`,
+    `**Role** ${role ?? 'the tenant default'}`,
+    `**Origin** ${input.origin ?? 'api'}`,
+    `**Created** ${utc(input.createdAt)}`,
+    `**Expires** ${utc(input.expiresAt)}`,
+    `**Delivery** ${input.sendEmail ? `email, reminders at ${input.reminderDays.join(', ')} of ${input.reminderBasisDays} days` : 'link only, no email'}`,
+  ].join('\n');
+}
+
+function messagesOf(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    parts.push(e.message, (e as { details?: string }).details ?? '');
+  }
+  return parts.join(' ');
+}
+
+interface GrpcChannel {
+  getConnectivityState(tryToConnect: boolean): number;
+  watchConnectivityState(current: number, deadline: number, callback: (err?: Error) => void): void;
+}
+const READY = 2;
+
+/**
+ * Whether a call could have reached the server: only over a channel that was connected (READY) at some moment while
+ * it ran. A call that failed on a channel that never connected (Temporal down: refused at once, see connectClient's
+ * retry policy, or every retry refused until the deadline) certainly started nothing.
+ */
+function trackSending(client: Client, deadline: number): { couldHaveSent(): boolean; stop(): void } {
+  const channel = (client.connection as unknown as { client?: { getChannel?: () => GrpcChannel } }).client?.getChannel?.();
+  if (!channel) return { couldHaveSent: () => true, stop: () => undefined };
+  let ready = false;
+  let stopped = false;
+  const watch = (state: number) => {
+    if (state === READY) ready = true;
+    if (ready || stopped) return;
+    try {
+      channel.watchConnectivityState(state, deadline, (err) => {
+        if (!err && !stopped) watch(channel.getConnectivityState(false));
+      });
+    } catch {
+      ready = true; // a channel shut down under us: assume the worst
+    }
+  };
+  watch(channel.getConnectivityState(false));
+  return {
+    couldHaveSent: () => ready || channel.getConnectivityState(false) === READY,
+    stop: () => {
+      stopped = true;
+    },
+  };
+}
+
+function grpcCode(err: unknown): number | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (isGrpcServiceError(e)) return e.code;
+  }
+  return undefined;
+}
+
+/** A call that failed before the channel ever connected: it never left this process. */
+class NotSent extends Error {
+  constructor(cause: unknown) {
+    super(`not sent: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'NotSent';
+  }
+}
+
+/** True when the server certainly started nothing: it was never reached, or it answered the call with a refusal. */
+function startRefused(err: unknown): boolean {
+  // The circuit answered, or the channel never connected: nothing was sent.
+  if (err instanceof UsherError || err instanceof NotSent) return true;
+  const code = grpcCode(err);
+  if (code !== undefined && REFUSALS.has(code)) return true;
+  if (code === UNAVAILABLE) {
+    // grpc-js says so when no connection could be made: the request never left this process.
+    return /No connection established|ECONNREFUSED|Name resolution failed|getaddrinfo/i.test(messagesOf(err));
+  }
+  return false;
+}
+
+function mapUpdateError(err: unknown, health: Circuit): unknown {
+  if (err instanceof UsherError) return err;
+  if (err instanceof NotSent) return health.unavailable(undefined, err);
   if (err instanceof WorkflowNotFoundError) return new UsherError('invitation-not-pending', 'the invitation is no longer pending');
   const failure = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
   if (failure instanceof ApplicationFailure) {
     switch (failure.type) {
       case FailureType.NotPending:
+      case FailureType.InvitationMissing:
         return new UsherError('invitation-not-pending', failure.message);
       case FailureType.TokenSuperseded:
         return new UsherError('token-gone', failure.message);
@@ -112,11 +319,23 @@ function mapUpdateError(err: unknown): unknown {
         return new UsherError('invitations-disabled', failure.message);
       case FailureType.InvalidExpiry:
         return new UsherError('invalid-request', failure.message);
+      case FailureType.Busy:
+        return new UsherError('unavailable', `${failure.message}; try again shortly`, { retryAfter: 1 });
     }
   }
   // An update to a workflow that has completed is refused by the server with a plain error.
   if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {
     return new UsherError('invitation-not-pending', 'the invitation is no longer pending');
   }
+  const code = grpcCode(err);
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || code === DEADLINE_EXCEEDED || code === CANCELLED) {
+    return new UsherError(
+      'unavailable',
+      'the invitation did not answer in time (its worker or database may be down); the decision may still take effect, so look before repeating it',
+      { retryAfter: 5 },
+      err,
+    );
+  }
+  if (code === UNAVAILABLE) return health.unavailable(undefined, err);
   return err;
 }

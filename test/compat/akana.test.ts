@@ -1,3 +1,4 @@
+import { randomBytes, scrypt } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevCredentials } from '../../src/main/dev/seed';
@@ -7,6 +8,7 @@ import { sentTo } from '../support/mail';
 import { expectNothingLeftFor } from '../support/nothing-left';
 import { addMember } from '../support/tenants';
 import { body, startStack, type Stack } from '../support/stack';
+import { expectSentAgain } from './helpers';
 
 let stack: Stack;
 let akana: DevCredentials['akana'];
@@ -173,7 +175,7 @@ describe('Akana POST /api/users/invitations', () => {
     await expectAkanaRefusal(await invite('{"EmailAddresses": ['), 400);
   });
 
-  it('answers a repeated request the same way without a second email, and leaves members out', async () => {
+  it('answers a repeated request the same way, sends the open invitation again with a fresh link, and leaves members out', async () => {
     const member = await addMember(stack.db, { tenantId: stack.tenant.id, roleId: stack.tenant.roles.member, email: 'already.member@example.com' });
     const first = await invite({ EmailAddresses: ['twice@example.com'] });
     expect(await body(first)).toEqual(['twice@example.com']);
@@ -185,7 +187,7 @@ describe('Akana POST /api/users/invitations', () => {
     expect(await invitationsFor('twice@example.com')).toHaveLength(1);
     expect(await invitationsFor(member.email)).toEqual([]);
     await stack.mail.waitFor(sentTo('fresh.one@example.com'));
-    expect(stack.mail.messages().filter(sentTo('twice@example.com'))).toHaveLength(1);
+    await expectSentAgain(stack, 'twice@example.com');
   });
 
   it('answers an unknown API version with 404 and other methods in the same JSON shape', async () => {
@@ -247,5 +249,26 @@ describe('Akana POST /api/login', () => {
     expect(wrong.headers.getSetCookie()).toEqual([]);
     const missing = await fetch(`${stack.baseUrl}/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email: akana.email }) });
     expect(missing.status).toBe(400);
+  });
+
+  it('a password stored at the old cost (scrypt$salt$hash, Node defaults) logs in and is then stored at the current cost', async () => {
+    const row = () =>
+      stack.db
+        .selectFrom('compat_credentials')
+        .select(['id', 'secret_hash'])
+        .where('tenant_id', '=', stack.tenant.id)
+        .where('kind', '=', 'akana-password')
+        .executeTakeFirstOrThrow();
+    const salt = randomBytes(16).toString('base64url');
+    const hash = await new Promise<Buffer>((resolve, reject) => scrypt(akana.password, salt, 32, (err, key) => (err ? reject(err) : resolve(key))));
+    await stack.db.updateTable('compat_credentials').set({ secret_hash: `scrypt$${salt}$${hash.toString('base64url')}` }).where('id', '=', (await row()).id).execute();
+
+    const login = await fetch(`${stack.baseUrl}/api/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: akana.email.toUpperCase(), password: akana.password }),
+    });
+    expect(login.status).toBe(200);
+    expect((await row()).secret_hash).toMatch(/^scrypt\$131072\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
   });
 });

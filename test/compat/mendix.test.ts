@@ -7,6 +7,7 @@ import { sentTo } from '../support/mail';
 import { expectNothingLeftFor } from '../support/nothing-left';
 import { body, startStack, type Stack } from '../support/stack';
 import { addMember } from '../support/tenants';
+import { expectSentAgain, expectSentOnce } from './helpers';
 
 let stack: Stack;
 let mendix: DevCredentials['mendix'];
@@ -145,12 +146,26 @@ describe('Mendix SendInvite at POST /api/1/invite', () => {
     expect((await sendInvite(params({ InviterEmailAddress: admin.email, RoleUUID: mendix.roles.admin! }))).status).toBe(204);
   });
 
-  it('inviting someone who is already a member, or already has an open invitation, is refused with 409', async () => {
+  it('inviting someone who is already a member is refused with 409', async () => {
     await expectMendixError(await sendInvite(params({ InviteeEmailAddress: mendix.InviterEmailAddress })), 409, 'already-member');
+  });
+
+  it('inviting someone whose invitation is still open answers 204 again and sends that same invitation again, with a fresh link', async () => {
     const request = params();
     expect((await sendInvite(request)).status).toBe(204);
-    await expectMendixError(await sendInvite(request), 409, 'open-invitation-exists');
-    expect(await invitationsFor(request.InviteeEmailAddress!)).toHaveLength(1);
+    await stack.mail.waitFor(sentTo(request.InviteeEmailAddress!));
+    const again = await sendInvite(request);
+    expect(again.status).toBe(204);
+    expect(await again.text()).toBe('');
+    await expectSentAgain(stack, request.InviteeEmailAddress!);
+  });
+
+  it('calling again does not let an inviter resend an open invitation to a role above their own: 403, and nothing is sent', async () => {
+    const admin = await addMember(stack.db, { tenantId: stack.tenant.id, roleId: stack.tenant.roles.admin, email: fresh('admin-again') });
+    const invitee = fresh('owner-to-be');
+    expect((await sendInvite(params({ InviteeEmailAddress: invitee, RoleUUID: mendix.roles.owner! }))).status).toBe(204);
+    await expectMendixError(await sendInvite(params({ InviteeEmailAddress: invitee, InviterEmailAddress: admin.email, RoleUUID: mendix.roles.member! })), 403, 'role-too-high');
+    await expectSentOnce(stack, invitee);
   });
 
   it('missing or malformed parameters are refused with 400 naming the parameter', async () => {
@@ -170,5 +185,101 @@ describe('Mendix SendInvite at POST /api/1/invite', () => {
     const get = await sendInvite(null, { method: 'GET' });
     await expectMendixError(get, 405, 'method-not-allowed');
     expect(get.headers.get('allow')).toBe('POST');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// SOAP: SendInvite as the web service Mendix apps consumed
+
+const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/';
+const SOAP12 = 'http://www.w3.org/2003/05/soap-envelope';
+
+function envelope(version: '1.1' | '1.2', parameters: Record<string, string | undefined>, namespace = 'urn:usher:mendix:InviteAPI:1'): string {
+  const fields = Object.entries(parameters)
+    .filter(([, v]) => v !== undefined)
+    .map(([name, value]) => `<m:${name}>${value}</m:${name}>`)
+    .join('');
+  return `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="${version === '1.1' ? SOAP11 : SOAP12}"><s:Header/><s:Body><m:SendInvite xmlns:m="${namespace}">${fields}</m:SendInvite></s:Body></s:Envelope>`;
+}
+
+const soap = (body: string, version: '1.1' | '1.2' = '1.1') =>
+  fetch(new URL('/ws/InviteAPI/1', stack.baseUrl), {
+    method: 'POST',
+    headers: version === '1.1' ? { 'content-type': 'text/xml; charset=utf-8', SOAPAction: '"urn:usher:mendix:InviteAPI:1#SendInvite"' } : { 'content-type': 'application/soap+xml; charset=utf-8' },
+    body,
+  });
+
+/** A SOAP fault with the refusal's code in its detail; returns the fault's text. */
+async function expectFault(response: Response, version: '1.1' | '1.2', httpStatus: number, faultCode: string, code: string): Promise<string> {
+  const text = await response.text();
+  expect({ status: response.status, text }).toMatchObject({ status: httpStatus });
+  expect(response.headers.get('content-type')).toMatch(version === '1.1' ? /^text\/xml/ : /^application\/soap\+xml/);
+  if (version === '1.1') expect(text).toContain(`<faultcode>soap:${faultCode}</faultcode>`);
+  else expect(text).toContain(`<soap:Value>soap:${faultCode}</soap:Value>`);
+  expect(text).toContain(`<tns:code>${code}</tns:code>`);
+  expect(text).toContain(`<tns:requestId>${response.headers.get('x-request-id')}</tns:requestId>`);
+  return text;
+}
+
+describe('Mendix SendInvite as a SOAP operation at POST /ws/InviteAPI/1', () => {
+  it('serves its WSDL at /ws/InviteAPI/1?wsdl, with SOAP 1.1 and 1.2 bindings addressed at this server', async () => {
+    const response = await fetch(new URL('/ws/InviteAPI/1?wsdl', stack.baseUrl));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/xml/);
+    const wsdl = await response.text();
+    expect(wsdl).toContain('<wsdl:operation name="SendInvite">');
+    expect(wsdl).toContain(`<soap:address location="${stack.baseUrl}/ws/InviteAPI/1"/>`);
+    expect(wsdl).toContain(`<soap12:address location="${stack.baseUrl}/ws/InviteAPI/1"/>`);
+    for (const name of ['EnvironmentUUID', 'EnvironmentPassword', 'InviteeEmailAddress', 'InviterEmailAddress', 'RoleUUID']) expect(wsdl).toContain(`name="${name}"`);
+  });
+
+  it('SOAP 1.1 and SOAP 1.2 requests invite as the JSON call does and answer an empty SendInviteResponse', async () => {
+    for (const version of ['1.1', '1.2'] as const) {
+      const request = params({ RoleUUID: mendix.roles.admin! });
+      const response = await soap(envelope(version, request), version);
+      const text = await response.text();
+      expect({ status: response.status, text }).toMatchObject({ status: 200 });
+      expect(text).toMatch(/<soap:Body><tns:SendInviteResponse xmlns:tns="urn:usher:mendix:InviteAPI:1"\/><\/soap:Body>/);
+      const [row] = await invitationsFor(request.InviteeEmailAddress!);
+      expect(row).toMatchObject({ origin: 'mendix', role_id: mendix.roles.admin, inviter_user_id: stack.tenant.owner.id });
+      await expectSentOnce(stack, request.InviteeEmailAddress!);
+    }
+  });
+
+  it('answers a request built from another namespace (the original WSDL’s) by its element names', async () => {
+    const request = params();
+    const response = await soap(envelope('1.1', request, 'http://www.example.com/InviteAPI'));
+    expect(response.status).toBe(200);
+    await expectSentOnce(stack, request.InviteeEmailAddress!);
+  });
+
+  it('calling again for an open invitation succeeds and sends it again', async () => {
+    const request = params();
+    expect((await soap(envelope('1.1', request))).status).toBe(200);
+    await stack.mail.waitFor(sentTo(request.InviteeEmailAddress!));
+    expect((await soap(envelope('1.1', request))).status).toBe(200);
+    await expectSentAgain(stack, request.InviteeEmailAddress!);
+  });
+
+  it('refusals are SOAP faults carrying the same code: Client/Sender for the caller’s, with the HTTP status of each SOAP version', async () => {
+    const invitee = fresh('soap-refused');
+    await expectFault(await soap(envelope('1.1', params({ InviteeEmailAddress: invitee, EnvironmentPassword: 'wrong' }))), '1.1', 500, 'Client', 'unauthorized');
+    await expectFault(await soap(envelope('1.2', params({ InviteeEmailAddress: invitee, EnvironmentPassword: 'wrong' })), '1.2'), '1.2', 400, 'Sender', 'unauthorized');
+    const role = await expectFault(await soap(envelope('1.1', params({ InviteeEmailAddress: invitee, RoleUUID: randomUUID() }))), '1.1', 500, 'Client', 'invalid-request');
+    expect(role).toContain('<tns:field>RoleUUID</tns:field>');
+    await expectFault(await soap(envelope('1.1', params({ InviteeEmailAddress: mendix.InviterEmailAddress }))), '1.1', 500, 'Client', 'already-member');
+    await expectFault(await soap(envelope('1.1', params({ InviteeEmailAddress: invitee, RoleUUID: undefined }))), '1.1', 500, 'Client', 'invalid-request');
+    await expectNothingLeftFor(stack, invitee);
+  });
+
+  it('a malformed envelope, another SOAP version’s envelope, an unknown operation or a mustUnderstand header are faults too', async () => {
+    await expectFault(await soap('<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'), '1.1', 500, 'Client', 'invalid-request');
+    await expectFault(await soap(envelope('1.2', params())), '1.1', 500, 'VersionMismatch', 'invalid-request');
+    await expectFault(await soap(envelope('1.1', params()).replace(/SendInvite/g, 'DeleteUser')), '1.1', 500, 'Client', 'invalid-request');
+    const mustUnderstand = envelope('1.1', params()).replace('<s:Header/>', '<s:Header><x:Security xmlns:x="urn:x" s:mustUnderstand="1"/></s:Header>');
+    await expectFault(await soap(mustUnderstand), '1.1', 500, 'MustUnderstand', 'invalid-request');
+    await expectFault(await soap('<!DOCTYPE x [<!ENTITY a "a">]><x/>'), '1.1', 500, 'Client', 'invalid-request');
+    const get = await fetch(new URL('/ws/InviteAPI/1', stack.baseUrl));
+    await expectFault(get, '1.1', 500, 'Client', 'method-not-allowed');
   });
 });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, scrypt } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addCredential } from '../../src/db/compat-credentials';
@@ -7,6 +7,7 @@ import type { DevCredentials } from '../../src/main/dev/seed';
 import { newId } from '../../src/lib/ids';
 import { parseQdbapi } from '../../src/compat/quickbase/xml';
 import { seedCompat } from '../support/compat';
+import { expectSentAgain, expectSentOnce, invitationsOf } from './helpers';
 import { sentTo } from '../support/mail';
 import { expectStaysTrue } from '../support/settled';
 import { body, startStack, type Stack } from '../support/stack';
@@ -424,18 +425,6 @@ describe("refusals answer Quickbase's own error codes, with HTTP 200, and leave 
     await refused(() => post('API_SendInvitation', { ...sampleAuth(), userid: user.userid }, 'main'), 14, 'Missing DBID or DBID of wrong type');
   });
 
-  it('inviting someone who is already a member is errcode 113 (User already in role)', async () => {
-    await refused(() => post('API_SendInvitation', { ...sampleAuth(), userid: qb.userids.owner! }), 113, 'User already in role');
-  });
-
-  it('inviting someone with an invitation still open is errcode 111 (User exists), and only the first email goes out', async () => {
-    const user = await provisionUser('twice');
-    expect((await post('API_SendInvitation', { ...sampleAuth(), userid: user.userid, usertext: 'first' })).fields.errcode).toBe('0');
-    await stack.mail.waitFor(sentTo(user.email));
-    const reply = await refused(() => post('API_SendInvitation', { ...sampleAuth(), userid: user.userid, usertext: 'second' }), 111, 'User exists');
-    expect(reply.fields.errdetail).toContain('open invitation');
-    expect(stack.mail.messages().filter(sentTo(user.email))).toHaveLength(1);
-  });
 
   it('an app with invitations switched off answers errcode 3', async () => {
     const user = await bystander('switched-off');
@@ -447,7 +436,7 @@ describe("refusals answer Quickbase's own error codes, with HTTP 200, and leave 
     }
   });
 
-  it('a parameter given twice, or a usertext over 5,000 characters, is errcode 2', async () => {
+  it('a parameter given twice with different values, or a usertext over 5,000 characters, is errcode 2', async () => {
     const user = await bystander('invalid-input');
     await refused(() => postXml(`<qdbapi><ticket>${qb.ticket}</ticket><apptoken>${qb.apptoken}</apptoken><userid>${user.userid}</userid><userid>112249.ctdg</userid></qdbapi>`), 2, 'Invalid input');
     await refused(() => post('API_SendInvitation', { ...sampleAuth(), userid: user.userid, usertext: 'x'.repeat(5001) }), 2, 'Invalid input');
@@ -494,6 +483,114 @@ describe("refusals answer Quickbase's own error codes, with HTTP 200, and leave 
   });
 });
 
+describe('calling again, and users who already have access', () => {
+  it('inviting someone whose invitation is still open is errcode 0 and sends that same invitation again, with a fresh link', async () => {
+    const user = await provisionUser('twice');
+    expect((await post('API_SendInvitation', { ...sampleAuth(), userid: user.userid, usertext: 'first' })).fields).toMatchObject({ errcode: '0' });
+    await stack.mail.waitFor(sentTo(user.email));
+    const again = await post('API_SendInvitation', { ...sampleAuth(), userid: user.userid, usertext: 'second', udata: 'retry' });
+    expect(again.fields).toMatchObject({ action: 'API_SendInvitation', errcode: '0', errtext: 'No error', udata: 'retry' });
+    await expectSentAgain(stack, user.email);
+  });
+
+  it('inviting someone who already has access is errcode 0, and nothing is stored or sent', async () => {
+    const owner = await stack.db.selectFrom('users').select('email').where('id', '=', stack.tenant.owner.id).executeTakeFirstOrThrow();
+    const invitations = await countInvitations();
+    const mail = stack.mail.messages().length;
+    const reply = await post('API_SendInvitation', { ...sampleAuth(), userid: qb.userids.owner! });
+    expect(reply.fields).toMatchObject({ errcode: '0', errtext: 'No error' });
+    expect(reply.fields.errdetail).toBeUndefined();
+    await expectStaysTrue(async () => (await countInvitations()) === invitations && stack.mail.messages().length === mail);
+    expect(await invitationsOf(stack, owner.email)).toHaveLength(0);
+  });
+
+  it('a parameter repeated with the same value is one parameter (pyintuition sends its apptoken twice)', async () => {
+    const user = await provisionUser('same-twice');
+    const reply = await postXml(`<qdbapi><ticket>${qb.ticket}</ticket><apptoken>${qb.apptoken}</apptoken><apptoken>${qb.apptoken}</apptoken><userid>${user.userid}</userid></qdbapi>`);
+    expect(reply.fields).toMatchObject({ errcode: '0' });
+    await expectSentOnce(stack, user.email);
+  });
+});
+
+describe('what older and other clients send', () => {
+  it('username and password win over a ticket sent alongside them, so a stale ticket cannot loop a client re-authenticating', async () => {
+    const auth = await post('API_Authenticate', { ticket: 'None', username: qb.username, password: qb.password, hours: '24' }, 'main');
+    expect(auth.fields).toMatchObject({ action: 'api_authenticate', errcode: '0', userid: qb.userids.owner });
+    const user = await provisionUser('stale-ticket');
+    const reply = await post('API_SendInvitation', { ticket: 'expired_long_ago', username: qb.username, password: qb.password, apptoken: qb.apptoken, userid: user.userid });
+    expect(reply.fields).toMatchObject({ errcode: '0' });
+    await expectSentOnce(stack, user.email);
+  });
+
+  it('Authorization: QB-USER-TOKEN <token> is read as the user token; a bad one is errcode 4', async () => {
+    const user = await provisionUser('header-token');
+    const sendWith = (token: string) =>
+      call(`/db/target_dbid?a=API_SendInvitation`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/xml', Authorization: `QB-USER-TOKEN ${token}` },
+        body: `<qdbapi><userid>${user.userid}</userid></qdbapi>`,
+      });
+    expect((await sendWith('b_not_a_token')).fields).toMatchObject({ errcode: '4', errtext: 'Bad ticket' });
+    expect((await sendWith(qb.usertoken)).fields).toMatchObject({ errcode: '0' });
+    await expectSentOnce(stack, user.email);
+  });
+
+  it('a body in ISO-8859-1 or Windows-1252 is read as its XML declaration (or Content-Type charset) says', async () => {
+    for (const [label, encode, text] of [
+      ['ISO-8859-1', (t: string) => Buffer.from(t, 'latin1'), 'Grüße aus Köln, à bientôt'],
+      ['windows-1252', win1252, 'Price: 5 € – “quoted”'],
+    ] as const) {
+      const user = await provisionUser(`encoding-${label}`);
+      const xml = `<?xml version="1.0" encoding="${label}"?><qdbapi><ticket>${qb.ticket}</ticket><apptoken>${qb.apptoken}</apptoken><userid>${user.userid}</userid><usertext>${text}</usertext></qdbapi>`;
+      const reply = await call('/db/target_dbid', { method: 'POST', headers: { 'Content-Type': 'application/xml', 'QUICKBASE-ACTION': 'API_SendInvitation' }, body: encode(xml) });
+      expect(reply.fields).toMatchObject({ errcode: '0' });
+      const email = await stack.mail.waitFor(sentTo(user.email));
+      expect(email.text).toContain(text);
+    }
+    const user = await provisionUser('encoding-header');
+    const xml = `<qdbapi><ticket>${qb.ticket}</ticket><apptoken>${qb.apptoken}</apptoken><userid>${user.userid}</userid><usertext>Señor Nuñez</usertext></qdbapi>`;
+    const reply = await call('/db/target_dbid', { method: 'POST', headers: { 'Content-Type': 'text/xml; charset=ISO-8859-1', 'QUICKBASE-ACTION': 'API_SendInvitation' }, body: Buffer.from(xml, 'latin1') });
+    expect(reply.fields).toMatchObject({ errcode: '0' });
+    expect((await stack.mail.waitFor(sentTo(user.email))).text).toContain('Señor Nuñez');
+  });
+
+  it('Latin-1 bytes declared as nothing (so UTF-8), or an encoding that is not supported, are errcode 11', async () => {
+    const user = await bystander('undeclared-latin1');
+    const body = `<qdbapi><ticket>${qb.ticket}</ticket><apptoken>${qb.apptoken}</apptoken><userid>${user.userid}</userid><usertext>café</usertext></qdbapi>`;
+    const headers = { 'Content-Type': 'application/xml', 'QUICKBASE-ACTION': 'API_SendInvitation' };
+    const undeclared = await refused(() => call('/db/target_dbid', { method: 'POST', headers, body: Buffer.from(body, 'latin1') }), 11, 'Could not parse XML input');
+    expect(undeclared.fields.errdetail).toContain('not valid UTF-8');
+    const sjis = await refused(() => call('/db/target_dbid', { method: 'POST', headers, body: `<?xml version="1.0" encoding="Shift_JIS"?>${body}` }), 11, 'Could not parse XML input');
+    expect(sjis.fields.errdetail).toContain('not supported');
+  });
+});
+
+describe('passwords', () => {
+  it('a password hashed at the old cost (Node defaults, scrypt$salt$hash) still signs in, and is then re-hashed at the current cost', async () => {
+    const legacy = await legacyScryptHash(qb.password);
+    const row = () =>
+      stack.db
+        .selectFrom('compat_credentials')
+        .select(['id', 'secret_hash'])
+        .where('tenant_id', '=', stack.tenant.id)
+        .where('kind', '=', 'quickbase-password')
+        .executeTakeFirstOrThrow();
+    expect((await row()).secret_hash).toMatch(/^scrypt\$131072\$8\$1\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/);
+    await stack.db.updateTable('compat_credentials').set({ secret_hash: legacy }).where('id', '=', (await row()).id).execute();
+
+    const wrong = await post('API_Authenticate', { username: qb.username, password: 'not-the-password' }, 'main');
+    expect(wrong.fields).toMatchObject({ errcode: '20' });
+    expect((await row()).secret_hash).toBe(legacy);
+
+    const auth = await post('API_Authenticate', { username: qb.username, password: qb.password }, 'main');
+    expect(auth.fields).toMatchObject({ errcode: '0' });
+    const rehashed = (await row()).secret_hash!;
+    expect(rehashed).toMatch(/^scrypt\$131072\$8\$1\$/);
+    expect((await post('API_Authenticate', { username: qb.username, password: qb.password }, 'main')).fields).toMatchObject({ errcode: '0' });
+    expect((await row()).secret_hash).toBe(rehashed);
+  });
+});
+
 describe('the request parser, on its own', () => {
   it('reads what Quickbase clients send: a declaration, references, CDATA, comments, namespaces, empty elements', () => {
     const body = `\uFEFF<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n<!-- built by a client -->\r\n<qdbapi xmlns="urn:x">\r\n <usertext>Fish &amp; chips &lt;3 &#65;&#x1F600;\r\nbye</usertext><udata><![CDATA[<raw> & ]]]></udata><ticket/>\r\n</qdbapi>\n`;
@@ -504,9 +601,10 @@ describe('the request parser, on its own', () => {
     ]);
   });
 
-  it('accepts an ISO-8859-1 declaration only when the body is plain ASCII, since bodies are read as UTF-8', () => {
-    expect(parseQdbapi('<?xml version="1.0" encoding="ISO-8859-1"?><qdbapi><userid>1.a</userid></qdbapi>')).toEqual([{ name: 'userid', value: '1.a' }]);
-    expect(() => parseQdbapi('<?xml version="1.0" encoding="ISO-8859-1"?><qdbapi><usertext>é</usertext></qdbapi>')).toThrow(/send UTF-8/);
+  it('accepts the encodings a body may be decoded from (UTF-8, ISO-8859-1, Windows-1252) and refuses any other', () => {
+    expect(parseQdbapi('<?xml version="1.0" encoding="ISO-8859-1"?><qdbapi><usertext>é</usertext></qdbapi>')).toEqual([{ name: 'usertext', value: 'é' }]);
+    expect(parseQdbapi("<?xml version='1.0' encoding='windows-1252'?><qdbapi><usertext>€</usertext></qdbapi>")).toEqual([{ name: 'usertext', value: '€' }]);
+    expect(() => parseQdbapi('<?xml version="1.0" encoding="Shift_JIS"?><qdbapi/>')).toThrow(/not supported/);
   });
 
   it('refuses what XML forbids or Quickbase never sends, saying where', () => {
@@ -524,3 +622,18 @@ describe('the request parser, on its own', () => {
     }
   });
 });
+
+/** The stored form passwords had before: Node's scrypt defaults (N=16384, r=8, p=1), 32 bytes, `scrypt$salt$hash`. */
+async function legacyScryptHash(password: string): Promise<string> {
+  const salt = randomBytes(16).toString('base64url');
+  const hash = await new Promise<Buffer>((resolve, reject) => scrypt(password, salt, 32, (err, key) => (err ? reject(err) : resolve(key))));
+  return `scrypt$${salt}$${hash.toString('base64url')}`;
+}
+
+/** Windows-1252 bytes for text in that code page (TextEncoder only writes UTF-8). */
+function win1252(text: string): Buffer {
+  const decoder = new TextDecoder('windows-1252');
+  const table = new Map<string, number>();
+  for (let byte = 0; byte < 256; byte++) table.set(decoder.decode(Uint8Array.of(byte)), byte);
+  return Buffer.from([...text].map((ch) => table.get(ch) ?? 0x3f));
+}

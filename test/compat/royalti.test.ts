@@ -1,11 +1,12 @@
-import { SignJWT } from 'jose';
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevCredentials } from '../../src/main/dev/seed';
 import { canonicalEmail } from '../../src/lib/email-address';
 import { seedCompat } from '../support/compat';
 import { sentTo } from '../support/mail';
 import { expectNothingLeftFor } from '../support/nothing-left';
-import { addMember } from '../support/tenants';
+import { addMember, createTestTenant } from '../support/tenants';
+import { expectSentAgain } from './helpers';
 import { body, startStack, type Stack } from '../support/stack';
 
 const EMAIL_SENT = 'Successful, Email verification Instructions have been sent to your email';
@@ -180,10 +181,15 @@ describe('Royalti POST /auth/invite', () => {
     const [firstInvitation] = await invitationsFor(who);
     const userId = await inviteeUserOf(firstInvitation!.id);
 
-    // While the first invitation is open, a second is refused rather than duplicated.
-    expect(await expectRoyaltiRefusal(await invite({ email: who }), 400)).toContain('pending');
+    // While the first invitation is open, inviting again answers 201 with that same invitation's fresh link: no duplicate.
+    const again = await invite({ email: who });
+    expect(again.status).toBe(201);
+    const repeated = await body(again);
+    expect(repeated).toEqual({ message: expect.stringContaining('no email was sent'), acceptUrl: expect.stringMatching(new RegExp(`^${stack.baseUrl}/invite/`)) });
+    expect(repeated.acceptUrl).not.toBe(acceptUrl);
+    expect(await invitationsFor(who)).toHaveLength(1);
 
-    const declined = await fetch(acceptUrl, { method: 'POST', body: new URLSearchParams({ decision: 'decline' }), redirect: 'manual' });
+    const declined = await fetch(repeated.acceptUrl, { method: 'POST', body: new URLSearchParams({ decision: 'decline' }), redirect: 'manual' });
     expect(declined.status).toBeLessThan(400);
     await stack.client.workflow.getHandle(firstInvitation!.workflow_id).result();
 
@@ -217,5 +223,114 @@ describe('Royalti POST /auth/invite', () => {
     const get = await fetch(endpoint(), { headers: { authorization: `Bearer ${royalti.jwt}` } });
     await expectRoyaltiRefusal(get, 405);
     expect(get.headers.get('allow')).toBe('POST');
+  });
+});
+
+describe('Royalti: calling again, and role names', () => {
+  it('inviting someone whose invitation is open answers 201 as the first call did and sends that invitation again', async () => {
+    const who = 'existing.invite@example.com';
+    expect((await invite({ email: who })).status).toBe(201);
+    await stack.mail.waitFor(sentTo(who));
+    const again = await invite({ email: who, message: 'In case you lost it' });
+    expect(again.status).toBe(201);
+    expect(await body(again)).toEqual({ message: EMAIL_SENT });
+    await expectSentAgain(stack, who);
+  });
+
+  it('matches role names without regard to case, by slug or by display name', async () => {
+    for (const [who, role] of [
+      ['capital.admin@example.com', 'Admin'],
+      ['shouting.member@example.com', 'MEMBER'],
+    ] as const) {
+      const response = await invite({ email: who, role });
+      expect(response.status).toBe(201);
+      const [invitation] = await invitationsFor(who);
+      expect(invitation!.role_id).toBe(role === 'Admin' ? stack.tenant.roles.admin : stack.tenant.roles.member);
+      await stack.mail.waitFor(sentTo(who));
+    }
+  });
+});
+
+describe('Royalti tokens: expiry, lifetime and the kind of key', () => {
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+  it('refuses a token without exp with 401, whatever else is right about it', async () => {
+    const who = 'eternal.token@example.com';
+    const eternal = await new SignJWT({ workspaceId: royalti.workspaceId })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(stack.tenant.owner.id)
+      .setIssuedAt()
+      .sign(new TextEncoder().encode(royalti.jwtKey));
+    expect(await expectRoyaltiRefusal(await invite({ email: who }, { jwt: eternal }), 401)).toContain('exp');
+    await expectNothingLeftFor(stack, who, { noUser: true });
+  });
+
+  it('refuses a token that lives longer than 24 hours, counted from iat or, without one, from now; 24 hours is fine', async () => {
+    const who = 'long.lived@example.com';
+    const sign = (iat: number | undefined, exp: number) => {
+      const jwt = new SignJWT({ workspaceId: royalti.workspaceId }).setProtectedHeader({ alg: 'HS256' }).setSubject(stack.tenant.owner.id).setExpirationTime(exp);
+      if (iat !== undefined) jwt.setIssuedAt(iat);
+      return jwt.sign(new TextEncoder().encode(royalti.jwtKey));
+    };
+    const now = nowSeconds();
+    expect(await expectRoyaltiRefusal(await invite({ email: who }, { jwt: await sign(now, now + 25 * 3600) }), 401)).toContain('24 hours');
+    await expectRoyaltiRefusal(await invite({ email: who }, { jwt: await sign(now - 48 * 3600, now + 3600) }), 401);
+    await expectRoyaltiRefusal(await invite({ email: who }, { jwt: await sign(undefined, now + 30 * 24 * 3600) }), 401);
+    await expectRoyaltiRefusal(await invite({ email: who }, { jwt: await sign(now + 10 * 24 * 3600, now + 10 * 24 * 3600 + 60) }), 401);
+    await expectNothingLeftFor(stack, who, { noUser: true });
+    expect((await invite({ email: who }, { jwt: await sign(now, now + 24 * 3600) })).status).toBe(201);
+  });
+
+  it('a workspace with a public key: its kind is set and shown by the tenant settings, RS256 tokens pass, and an HS256 token signed with the key’s text is 401', async () => {
+    const other = await createTestTenant(stack.db);
+    const workspaceId = `pk-${other.slug}`;
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const pem = await exportSPKI(publicKey);
+    const settings = (json: unknown) => stack.api('/v1/tenant', { method: 'PATCH', json, key: other.owner.apiKey });
+
+    const patched = await settings({ royaltiWorkspaceId: workspaceId, royaltiJwtKey: pem, royaltiJwtKeyKind: 'public-key' });
+    expect(patched.status).toBe(200);
+    expect(await body(patched)).toMatchObject({ royaltiWorkspaceId: workspaceId, royaltiJwtKeySet: true, royaltiJwtKeyKind: 'public-key' });
+    expect(await body(await stack.api('/v1/tenant', { key: other.owner.apiKey }))).toMatchObject({ royaltiJwtKeyKind: 'public-key' });
+
+    const url = `${stack.baseUrl}/auth/invite?workspaceId=${workspaceId}`;
+    const claims = { workspaceId, email: other.owner.email };
+    const rs256 = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).setSubject(other.owner.id).setIssuedAt().setExpirationTime('1h').sign(privateKey);
+    expect((await invite({ email: 'signed.rs256@example.com' }, { jwt: rs256, url })).status).toBe(201);
+
+    const hmacWith = (secret: string) =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(other.owner.id).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    const who = 'forged.with.public.key@example.com';
+    await expectRoyaltiRefusal(await invite({ email: who }, { jwt: await hmacWith(pem), url }), 401);
+
+    // The same public key stored without its PEM header, as an old row may hold it (the migration called it an HMAC
+    // secret): it is never used as one.
+    const bare = pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
+    await stack.db.updateTable('tenants').set({ royalti_jwt_key: bare, royalti_jwt_key_kind: 'hmac-secret' }).where('id', '=', other.id).execute();
+    await expectRoyaltiRefusal(await invite({ email: who }, { jwt: await hmacWith(bare), url }), 401);
+    await stack.db.updateTable('tenants').set({ royalti_jwt_key_kind: 'public-key' }).where('id', '=', other.id).execute();
+    await expectRoyaltiRefusal(await invite({ email: who }, { jwt: await hmacWith(bare), url }), 401);
+    await expectNothingLeftFor(stack, who, { noUser: true });
+  });
+
+  it('the tenant settings refuse a key whose kind is wrong or cannot be told, and infer it where the text leaves no doubt', async () => {
+    const other = await createTestTenant(stack.db);
+    const settings = (json: unknown) => stack.api('/v1/tenant', { method: 'PATCH', json, key: other.owner.apiKey });
+    const pem = await exportSPKI((await generateKeyPair('ES256')).publicKey);
+    const bare = pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
+    const refused = async (json: unknown, path: string) => {
+      const response = await settings(json);
+      expect(response.status).toBe(400);
+      expect((await body(response)).errors).toEqual([expect.objectContaining({ path })]);
+    };
+    await refused({ royaltiJwtKey: bare }, 'royaltiJwtKey');
+    await refused({ royaltiJwtKey: bare, royaltiJwtKeyKind: 'hmac-secret' }, 'royaltiJwtKey');
+    await refused({ royaltiJwtKey: pem, royaltiJwtKeyKind: 'hmac-secret' }, 'royaltiJwtKeyKind');
+    await refused({ royaltiJwtKey: 'a-shared-secret-of-at-least-32-characters', royaltiJwtKeyKind: 'public-key' }, 'royaltiJwtKeyKind');
+    await refused({ royaltiJwtKeyKind: 'public-key' }, 'royaltiJwtKeyKind');
+
+    expect(await body(await settings({ royaltiJwtKey: pem }))).toMatchObject({ royaltiJwtKeyKind: 'public-key' });
+    expect(await body(await settings({ royaltiJwtKey: 'a-shared-secret-of-at-least-32-characters' }))).toMatchObject({ royaltiJwtKeyKind: 'hmac-secret' });
+    expect(await body(await settings({ royaltiJwtKey: null }))).toMatchObject({ royaltiJwtKeySet: false, royaltiJwtKeyKind: null });
   });
 });

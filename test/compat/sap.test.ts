@@ -6,6 +6,7 @@ import type { DevCredentials } from '../../src/main/dev/seed';
 import type { CaughtMessage } from '../../src/main/dev/mail-catcher';
 import { seedCompat } from '../support/compat';
 import { sentTo } from '../support/mail';
+import { expectSentAgain } from './helpers';
 import { expectNothingLeftFor } from '../support/nothing-left';
 import { body, startStack, type Stack } from '../support/stack';
 import { createTestTenant } from '../support/tenants';
@@ -147,14 +148,17 @@ describe('SAP Cloud Identity POST /cps/invite/', () => {
     expect(accepted.redirectUrl).toBe('https://app.example.com/home');
   });
 
-  it('a second invitation to someone with an open one is refused with 409 and names the open invitation', async () => {
+  it('inviting someone with an open invitation again answers 201 with that invitation’s id and sends it again with a fresh link', async () => {
     const email = fresh('twice');
     const first = await invite({ inviteeEmail: email, inviterName: 'Donna Moore' });
     expect(first.status).toBe(201);
     const { id } = await body(first);
-    const error = await expectSapError(await invite({ inviteeEmail: email, inviterName: 'Donna Moore' }), 409, 'open-invitation-exists');
-    expect(error.invitationId).toBe(id);
-    expect(await invitationsFor(email)).toHaveLength(1);
+    await stack.mail.waitFor(sentTo(email));
+    const again = await invite({ inviteeEmail: email, inviterName: 'Donna Moore' });
+    expect(again.status).toBe(201);
+    expect(again.headers.get('location')).toBe(`/v1/invitations/${id}`);
+    expect(await body(again)).toEqual({ id, status: 'pending' });
+    await expectSentAgain(stack, email);
   });
 
   it('naming the invitee both by inviteeEmail and by inviteeUserId is refused with 400 and leaves nothing behind', async () => {

@@ -11,12 +11,15 @@ import { createLogger, type Logger, type LogLevel } from '../../src/lib/log';
 import { apiDeps, closeServer, invitationDeps, listen, runWorker, type RunningWorker } from '../../src/main/wiring';
 import { quietRuntime } from '../../src/main/worker';
 import { tokenKeyRing } from '../../src/lib/token-keys';
+import { type WebhookSettingsInput, webhookSettings } from '../../src/webhooks/settings';
 import { freshDatabase } from './database';
 import { createTestTenant, type TestTenant } from './tenants';
 
 export interface Stack {
   baseUrl: string;
   db: Db;
+  /** The database's URL, for a second connection (e.g. through a proxy a test takes down). */
+  databaseUrl: string;
   mail: MailCatcher;
   client: Client;
   deps: InvitationDeps;
@@ -24,6 +27,10 @@ export interface Stack {
   taskQueue: string;
   /** fetch against the API with the tenant owner's key unless another is given. */
   api(path: string, init?: RequestInit & { json?: unknown; key?: string | null }): Promise<Response>;
+  /** Stops the worker: its in-flight activities are cancelled, as when a worker dies. */
+  stopWorker(): Promise<void>;
+  /** A fresh worker on the same queue (the running one, if any, is stopped first). */
+  startWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,6 +42,8 @@ export interface StackOptions {
   log?: Logger;
   resendLimits?: ResendLimits;
   limits?: { writesPerMinute: number; loginsPerMinute: number };
+  /** Webhooks on: the worker runs their dispatcher with these settings (http and loopback targets allowed). Off by default. */
+  webhooks?: WebhookSettingsInput;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -56,6 +65,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     publicBaseUrl: baseUrl,
     taskQueue,
     resendLimits: options.resendLimits ?? { cooldownSeconds: 0, perDay: 0, perInvitation: 0 },
+    ...(options.webhooks ? { webhooks: webhookSettings({ allowHttp: true, allowPrivateTargets: true, ...options.webhooks }) } : {}),
   };
   const deps = invitationDeps(database.db, client, settings, log);
   // Likewise rate limits: off unless a test is about them.
@@ -63,7 +73,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   quietRuntime();
   const nativeConnection = await NativeConnection.connect({ address });
-  const worker: RunningWorker = await runWorker({
+  const launchWorker = () => runWorker({
     db: database.db,
     smtpUrl: mail.url,
     mailFrom: 'Usher <invitations@usher.test>',
@@ -73,11 +83,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     workflowBundle,
     log,
   });
+  let worker: RunningWorker = await launchWorker();
   const tenant = await createTestTenant(database.db);
 
   return {
     baseUrl,
     db: database.db,
+    databaseUrl: database.url,
     mail,
     client,
     deps,
@@ -90,6 +102,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (apiKey) headers.set('authorization', `Bearer ${apiKey}`);
       if (json !== undefined) headers.set('content-type', 'application/json');
       return fetch(`${baseUrl}${path}`, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body, redirect: 'manual' });
+    },
+    async stopWorker() {
+      await worker.stop();
+    },
+    async startWorker() {
+      await worker.stop();
+      worker = await launchWorker();
     },
     async stop() {
       await closeServer(server);

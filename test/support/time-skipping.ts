@@ -6,9 +6,9 @@ import { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createActivities, type Activities } from '../../activities/index';
 import type { Db } from '../../src/db/connect';
-import { type MailCatcher, startMailCatcher } from '../../src/main/dev/mail-catcher';
+import { type MailCatcher, type SmtpBehaviour, startMailCatcher } from '../../src/main/dev/mail-catcher';
 import { findTestServer } from '../../src/main/dev/temporal-dev-server';
-import { createSmtpMailer } from '../../src/email/mailer';
+import { createSmtpMailer, type SmtpTimeouts } from '../../src/email/mailer';
 import { compileTemplates } from '../../src/email/templates';
 import type { InvitationDeps } from '../../src/invitations/deps';
 import { createLogger } from '../../src/lib/log';
@@ -39,7 +39,15 @@ export interface TimeSkippingStack {
  * real activities cannot produce on demand.
  */
 export async function startTimeSkippingStack(
-  options: { wrap?: (activities: Activities) => Activities; rejectRecipient?: (address: string) => boolean } = {},
+  options: {
+    wrap?: (activities: Activities) => Activities;
+    rejectRecipient?: (address: string) => boolean;
+    /** How the loopback SMTP server answers (mail.behave changes it later). */
+    smtp?: SmtpBehaviour;
+    smtpTimeouts?: SmtpTimeouts;
+    /** The send retry window (MAIL_RETRY_HOURS); 24 h unless given. */
+    mailRetryMs?: number;
+  } = {},
 ): Promise<TimeSkippingStack> {
   quietRuntime();
   const env = await TestWorkflowEnvironment.createTimeSkipping({
@@ -47,8 +55,8 @@ export async function startTimeSkippingStack(
   });
   await registerSearchAttributes(env);
   const database = await freshDatabase();
-  const mail = await startMailCatcher({ rejectRecipient: options.rejectRecipient });
-  const mailer = createSmtpMailer(mail.url, 'Usher <invitations@usher.test>');
+  const mail = await startMailCatcher({ rejectRecipient: options.rejectRecipient, behaviour: options.smtp });
+  const mailer = createSmtpMailer(mail.url, 'Usher <invitations@usher.test>', options.smtpTimeouts);
   const taskQueue = `usher-ts-${randomBytes(4).toString('hex')}`;
   const tokenKeys = tokenKeyRing(randomBytes(32).toString('base64url'));
   const publicBaseUrl = 'http://usher.test';
@@ -63,7 +71,16 @@ export async function startTimeSkippingStack(
     clock,
     log: createLogger('silent'),
   };
-  const activities = createActivities({ db: database.db, mailer, templates: await compileTemplates(), clock, tokenKeys, publicBaseUrl, invitations: deps });
+  const activities = createActivities({
+    db: database.db,
+    mailer,
+    templates: await compileTemplates(),
+    clock,
+    tokenKeys,
+    publicBaseUrl,
+    invitations: deps,
+    ...(options.mailRetryMs !== undefined ? { mailRetryMs: options.mailRetryMs } : {}),
+  });
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,

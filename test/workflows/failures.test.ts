@@ -46,6 +46,9 @@ afterAll(async () => {
 const command = (email: string) => memberInvitation(tenant, email);
 const handleOf = (id: string) => invitationHandle(stack, id);
 
+/** What grpc-js reports when a call's deadline passes. */
+const deadlineExceeded = () => Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'), { code: 4, details: 'Deadline exceeded', metadata: {} });
+
 async function until<T>(probe: () => Promise<T | undefined | false>, what: string): Promise<T> {
   for (let i = 0; i < 100; i++) {
     const value = await probe();
@@ -86,18 +89,69 @@ describe('when things go wrong', () => {
     expect((await findInvitationById(stack.db, invitation.id))?.status).toBe('bounced');
   });
 
-  it('with Temporal unreachable, create refuses and leaves no row behind', async () => {
+  it('with Temporal unreachable, create refuses and leaves no row behind; once known down, at once', async () => {
     const connection = await Connection.lazy({ address: '127.0.0.1:1' });
     const deps = { ...stack.deps, workflows: invitationWorkflows(new Client({ connection }), stack.taskQueue) };
     const before = await stack.db.selectFrom('invitations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const error = await createInvitation(deps, command('unreachable@example.com')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsherError);
-    expect((error as UsherError).code).toBe('temporal-unavailable');
+    expect(error).toMatchObject({ code: 'temporal-unavailable', extra: { retryAfter: 2 } });
+    // The service is now known to be down: the next create is answered without waiting for a deadline.
+    const started = performance.now();
+    const again = await createInvitation(deps, command('unreachable-2@example.com')).catch((e: unknown) => e);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(again).toMatchObject({ code: 'temporal-unavailable' });
     const after = await stack.db.selectFrom('invitations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(after.n).toBe(before.n);
-    expect(await stack.db.selectFrom('invitation_tokens').selectAll().where('invitation_id', 'in', stack.db.selectFrom('invitations').select('id').where('email', '=', 'unreachable@example.com')).execute()).toEqual([]);
+    expect(await stack.db.selectFrom('invitation_tokens').selectAll().where('invitation_id', 'in', stack.db.selectFrom('invitations').select('id').where('email', 'like', 'unreachable%')).execute()).toEqual([]);
+    // Decisions too are answered at once while it is down.
+    const decision = await deps.workflows.revoke(newId(), { actor: 'test' }).catch((e: unknown) => e);
+    expect(decision).toMatchObject({ code: 'unavailable', extra: { retryAfter: 2 } });
+    deps.workflows.health.stop();
     await connection.close();
   }, 30_000);
+
+  it('a start whose outcome is unknown keeps the row: it answers 503, and the reconciler finishes the start', async () => {
+    // The call times out on the way back, after the server may or may not have acted: here it did not.
+    const client = new Client({
+      connection: stack.env.connection,
+      interceptors: { workflow: [{ start: () => Promise.reject(deadlineExceeded()) }] },
+    });
+    const deps = { ...stack.deps, workflows: invitationWorkflows(client, stack.taskQueue) };
+    const error = await createInvitation(deps, command('unknown-start@example.com')).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'unavailable', extra: { invitationId: expect.any(String) } });
+    const id = (error as UsherError).extra.invitationId as string;
+    expect(await findInvitationById(stack.db, id)).toMatchObject({ status: 'pending', workflow_started_at: null });
+    expect(await startUnstartedInvitations(stack.deps, { graceMs: 0 })).toBe(1);
+    await stack.mail.waitFor(sentTo('unknown-start@example.com'));
+    expect((await handleOf(id).query('state')) as { status: string }).toMatchObject({ status: 'pending' });
+  });
+
+  it('a start that went through but answered late: the retry with its Idempotency-Key gets the invitation, one email', async () => {
+    const client = new Client({
+      connection: stack.env.connection,
+      interceptors: {
+        workflow: [
+          {
+            async start(input, next) {
+              await next(input);
+              throw deadlineExceeded();
+            },
+          },
+        ],
+      },
+    });
+    const deps = { ...stack.deps, workflows: invitationWorkflows(client, stack.taskQueue) };
+    const cmd = { ...command('late-answer@example.com'), idempotencyKey: 'late-answer-1' };
+    const error = await createInvitation(deps, cmd).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'unavailable' });
+    const retried = await createInvitation(stack.deps, cmd);
+    expect(retried).toMatchObject({ replayed: true, invitation: { id: (error as UsherError).extra.invitationId } });
+    await stack.mail.waitFor(sentTo('late-answer@example.com'));
+    await startUnstartedInvitations(stack.deps, { graceMs: 0 });
+    await stack.env.sleep('1 minute');
+    expect(stack.mail.messages().filter(sentTo('late-answer@example.com'))).toHaveLength(1);
+  });
 
   it('an invitation written just before a crash gets its workflow from the reconciler', async () => {
     // Exactly what createInvitation leaves if the process dies between its commit and the workflow start.

@@ -5,6 +5,7 @@ import { findTenant } from '../../db/tenants';
 import type { InvitationDeps } from '../../invitations/deps';
 import { newSecret, sameSecret } from '../../lib/crypto';
 import { canonicalEmail } from '../../lib/email-address';
+import type { LoginLimiter } from '../login-limit';
 import { AkanaError } from './errors';
 import { negotiate, readBody } from './request';
 
@@ -13,14 +14,20 @@ const SESSION_MINUTES = 30;
 
 /**
  * Akana's POST /api/login: email and password give the session cookie and, for CSRF prevention, the token cookie
- * whose value the client echoes in X-Csrf-Token_{tenant}.
+ * whose value the client echoes in X-Csrf-Token_{tenant}. Attempts are limited per client address and per account
+ * before the password is checked (429 with Retry-After, in Akana's error shape).
  */
-export async function login(deps: InvitationDeps, ctx: Context): Promise<void> {
+export async function login(deps: InvitationDeps, logins: LoginLimiter, ctx: Context): Promise<void> {
   const responseType = negotiate(ctx);
   const body = await readBody(ctx);
   const { email, password } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   if (typeof email !== 'string' || typeof password !== 'string' || email === '' || password === '') {
     throw new AkanaError(400, 'email and password are required');
+  }
+  const verdict = logins.take(ctx.ip, `akana:${canonicalEmail(email)}`);
+  if (!verdict.ok) {
+    const retryAfter = String(verdict.retryAfterSeconds);
+    throw new AkanaError(429, `Too many login attempts; retry in ${retryAfter} seconds`, {}, { 'Retry-After': retryAfter });
   }
   const principal = await verifyIdentifierSecret(deps.db, 'akana-password', canonicalEmail(email), password, { now: deps.clock() });
   const tenant = principal?.userId ? await findTenant(deps.db, principal.tenantId) : undefined;

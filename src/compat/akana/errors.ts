@@ -6,9 +6,10 @@ import { mappedOrLogged, writeJsonRefusal } from '../adapter';
 /** A refusal in Akana's terms: the status plus a short JSON body; never problem+json. */
 export class AkanaError extends Error {
   constructor(
-    readonly status: 400 | 401 | 404 | 405 | 406 | 415 | 500,
+    readonly status: 400 | 401 | 404 | 405 | 406 | 415 | 429 | 500,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -17,8 +18,8 @@ export class AkanaError extends Error {
 /** After some addresses were invited, a refusal says so: those invitations stand, and a retry answers them as invited. */
 export function withProgress(err: AkanaError, done: number, total: number): AkanaError {
   if (done === 0) return err;
-  const note = ` (${done} of ${total} addresses were invited before this one; repeating the request is safe: they answer as invited)`;
-  return new AkanaError(err.status, `${err.message}${note}`, err.extra);
+  const note = ` (${done} of ${total} addresses were invited before this one; repeating the request is safe: they answer as invited, and are not invited twice)`;
+  return new AkanaError(err.status, `${err.message}${note}`, err.extra, err.headers);
 }
 
 /** The core's refusals in Akana's documented statuses; anything else is logged and Akana's 500. */
@@ -42,6 +43,8 @@ function fromUsherError(err: UsherError): AkanaError | undefined {
       return new AkanaError(404, `The resource could not be found: ${err.message}`);
     case 'temporal-unavailable':
       return new AkanaError(500, 'An error occurred processing the call: the workflow service is unavailable; no invitation was stored for this address');
+    case 'unavailable':
+      return new AkanaError(500, `An error occurred processing the call: ${err.message}`);
     default:
       return undefined;
   }
@@ -49,5 +52,5 @@ function fromUsherError(err: UsherError): AkanaError | undefined {
 
 export function refuse(deps: InvitationDeps, ctx: Context, err: unknown): void {
   const error = toAkanaError(deps, ctx, err);
-  writeJsonRefusal(ctx, error.status, { code: error.status, message: error.message, ...error.extra }, { 'Cache-Control': 'no-store' });
+  writeJsonRefusal(ctx, error.status, { code: error.status, message: error.message, ...error.extra }, { 'Cache-Control': 'no-store', ...error.headers });
 }

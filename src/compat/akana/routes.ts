@@ -2,8 +2,9 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InvitationDeps } from '../../invitations/deps';
 import { UsherError } from '../../lib/errors';
-import { createInvitation } from '../../invitations/create-invitation';
 import { seedRoutes } from '../adapter';
+import type { LoginLimiter } from '../login-limit';
+import { inviteOrResend } from '../repeat';
 import { authenticate, login } from './auth';
 import { AkanaError, refuse, toAkanaError, withProgress } from './errors';
 import { negotiate, parseRequest, readBody } from './request';
@@ -16,10 +17,10 @@ import { negotiate, parseRequest, readBody } from './request';
  */
 export const AKANA_PATH = '/api/users/invitations';
 
-export function akanaRoutes(deps: InvitationDeps): Router {
+export function akanaRoutes(deps: InvitationDeps, logins: LoginLimiter): Router {
   return seedRoutes({
     endpoints: [
-      { paths: ['/api/login'], methods: { POST: (ctx) => login(deps, ctx) } },
+      { paths: ['/api/login'], methods: { POST: (ctx) => login(deps, logins, ctx) } },
       {
         paths: [AKANA_PATH],
         methods: { POST: (ctx) => invite(deps, ctx) },
@@ -40,7 +41,8 @@ async function invite(deps: InvitationDeps, ctx: Context): Promise<void> {
   const invited: string[] = [];
   for (const email of request.addresses) {
     try {
-      await createInvitation(deps, {
+      // An address whose invitation is still open is sent it again (within the resend limits) and answers as invited.
+      await inviteOrResend(deps, {
         tenantId: tenant.id,
         email,
         inviterUserId: principal.userId,
@@ -51,11 +53,9 @@ async function invite(deps: InvitationDeps, ctx: Context): Promise<void> {
       });
       invited.push(email);
     } catch (err) {
-      // An address that already has an open invitation is invited: a retried request answers as the first did.
-      if (err instanceof UsherError && err.code === 'open-invitation-exists') invited.push(email);
       // A member is not invited again; the address is left out of the answer.
-      else if (err instanceof UsherError && err.code === 'already-member') continue;
-      else throw withProgress(toAkanaError(deps, ctx, err), invited.length, request.addresses.length);
+      if (err instanceof UsherError && err.code === 'already-member') continue;
+      throw withProgress(toAkanaError(deps, ctx, err), invited.length, request.addresses.length);
     }
   }
   ctx.status = 200;

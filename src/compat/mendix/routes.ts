@@ -1,82 +1,62 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { z } from 'zod';
-import { findUserByEmail } from '../../db/users';
-import { UsherError } from '../../lib/errors';
-import { createInvitation } from '../../invitations/create-invitation';
-import { emailAddress } from '../../lib/email-address';
 import type { InvitationDeps } from '../../invitations/deps';
+import { UsherError } from '../../lib/errors';
 import { readRawBody } from '../../http/body';
 import { seedRoutes } from '../adapter';
-import { jsonOf } from '../body';
-import { authenticate } from './auth';
-import { refuse } from './errors';
+import { jsonOf, readRawBytes } from '../body';
+import { decodeXmlBody, XmlParseError } from '../xml';
+import { mendixRefusal, refuse } from './errors';
+import { sendInvite } from './send-invite';
+import { EnvelopeFault, readOperation, soapVersionOf, writeSoapFault, writeSoapResponse } from './soap';
+import { inviteApiWsdl, MENDIX_SOAP_PATH } from './wsdl';
 
 /**
- * Mendix AppCloud Invite API, call `SendInvite` (API version 1), served as `POST /api/1/invite` with the five
- * parameters under their Mendix names, as a JSON object or form-encoded.
- *
- * EnvironmentUUID + EnvironmentPassword (a `mendix-environment` credential) name and authenticate the tenant; the
- * inviter is the tenant's user with InviterEmailAddress, whose membership and rank createInvitation checks; RoleUUID
- * is the role's id. Success is `204 No Content` (SendInvite returns nothing). Refusals are
- * `{"code": "…", "message": "…", "requestId": "…"}` with the matching HTTP status (see docs/compat/mendix.md).
+ * Mendix AppCloud Invite API, call `SendInvite` (API version 1), two ways:
+ *  - `POST /api/1/invite` with the five parameters under their Mendix names, as a JSON object or form-encoded. Success
+ *    is `204 No Content` (SendInvite returns nothing); refusals are `{"code": "…", "message": "…", "requestId": "…"}`
+ *    with the matching HTTP status.
+ *  - as the web service Mendix apps consumed: SOAP 1.1 or 1.2 at `POST /ws/InviteAPI/1`, described by the WSDL at
+ *    `GET /ws/InviteAPI/1?wsdl`. Success is an empty SendInviteResponse; refusals are SOAP faults whose detail carries
+ *    the same code, message and request id.
+ * Both authenticate and decide alike (send-invite.ts); see docs/compat/mendix.md.
  */
 export const MENDIX_PATHS = ['/api/1/invite', '/api/1/invite/'] as const;
-export const MENDIX_ORIGIN = 'mendix';
 
-const required = (name: string) =>
-  z
-    .string({ error: (issue) => (issue.input === undefined || issue.input === null ? `${name} is required` : `${name} must be a string`) })
-    .trim()
-    .min(1, { message: `${name} is required` });
+/** A SendInvite envelope is a few hundred bytes; this leaves room for WS-Security headers and long addresses. */
+const MAX_SOAP_BYTES = 64 * 1024;
 
-const sendInviteParams = z.object(
-  {
-    InviteeEmailAddress: required('InviteeEmailAddress').pipe(emailAddress),
-    InviterEmailAddress: required('InviterEmailAddress').pipe(emailAddress),
-    RoleUUID: required('RoleUUID').pipe(z.guid({ message: 'RoleUUID must be a UUID' })),
-  },
-  { message: 'send the SendInvite parameters as a JSON object or form fields' },
-);
-
-export function mendixRoutes(deps: InvitationDeps): Router {
-  return seedRoutes({
+export function mendixRoutes(deps: InvitationDeps): Router[] {
+  const json = seedRoutes({
     endpoints: [
       {
         paths: MENDIX_PATHS,
-        methods: { POST: (ctx) => sendInvite(deps, ctx) },
+        methods: { POST: (ctx) => sendJsonInvite(deps, ctx) },
         otherMethods: (ctx) => new UsherError('method-not-allowed', `${ctx.method} is not allowed here; send SendInvite as POST`),
       },
     ],
     refuse: (ctx, err) => refuse(deps, ctx, err),
   });
+  const soap = seedRoutes({
+    endpoints: [
+      {
+        paths: [MENDIX_SOAP_PATH],
+        methods: { GET: (ctx) => wsdl(deps, ctx), POST: (ctx) => sendSoapInvite(deps, ctx) },
+        otherMethods: (ctx) => new UsherError('method-not-allowed', `${ctx.method} is not allowed here; POST a SOAP request, or GET ?wsdl`),
+      },
+    ],
+    refuse: (ctx, err) => {
+      // A fault about the envelope is invalid input too; SOAP only gives it its own fault code.
+      const envelope = err instanceof EnvelopeFault ? err : undefined;
+      const refusal = mendixRefusal(deps, ctx, envelope ? new UsherError('invalid-request', envelope.message) : err);
+      writeSoapFault(ctx, soapVersionOf(ctx), refusal, envelope?.fault);
+    },
+  });
+  return [json, soap];
 }
 
-async function sendInvite(deps: InvitationDeps, ctx: Context): Promise<void> {
-  const params = await readParams(ctx);
-  const principal = await authenticate(deps, params);
-  const parsed = sendInviteParams.safeParse(params);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.join('.');
-    const message = issue.message.startsWith(field) || !field ? issue.message : `${field}: ${issue.message}`;
-    throw new UsherError('invalid-request', message, { field: field || undefined });
-  }
-  const { InviteeEmailAddress, InviterEmailAddress, RoleUUID } = parsed.data;
-
-  const inviter = await findUserByEmail(deps.db, principal.tenantId, InviterEmailAddress);
-  if (!inviter) {
-    throw new UsherError('inviter-not-allowed', 'InviterEmailAddress is not a user with access to this app', { field: 'InviterEmailAddress' });
-  }
-  await createInvitation(deps, {
-    tenantId: principal.tenantId,
-    email: InviteeEmailAddress,
-    role: { id: RoleUUID },
-    inviterUserId: inviter.id,
-    sendEmail: true,
-    origin: MENDIX_ORIGIN,
-    actor: `mendix-environment:${principal.credentialId}`,
-  });
+async function sendJsonInvite(deps: InvitationDeps, ctx: Context): Promise<void> {
+  await sendInvite(deps, await readParams(ctx));
   ctx.status = 204;
 }
 
@@ -90,4 +70,32 @@ async function readParams(ctx: Context): Promise<Record<string, unknown>> {
     throw new UsherError('invalid-request', 'send the SendInvite parameters as a JSON object');
   }
   return value as Record<string, unknown>;
+}
+
+async function sendSoapInvite(deps: InvitationDeps, ctx: Context): Promise<void> {
+  if (!ctx.is('text/xml', 'application/soap+xml', 'application/xml')) {
+    throw new UsherError('unsupported-media-type', 'send a SOAP 1.1 (text/xml) or SOAP 1.2 (application/soap+xml) request');
+  }
+  const version = soapVersionOf(ctx);
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(ctx.get('content-type'))?.[1];
+  let text: string;
+  try {
+    text = decodeXmlBody(await readRawBytes(ctx, MAX_SOAP_BYTES), charset);
+  } catch (err) {
+    if (err instanceof XmlParseError) throw new UsherError('invalid-request', err.message);
+    throw err;
+  }
+  const { operation, params } = readOperation(text, version);
+  if (operation !== 'SendInvite') throw new UsherError('invalid-request', `${operation} is not an operation of this service; it has SendInvite`);
+  await sendInvite(deps, params);
+  writeSoapResponse(ctx, version, 'SendInviteResponse');
+}
+
+/** The WSDL, at the address SOAP stacks ask for it (`?wsdl`, any case); a GET without it is refused as SOAP would be. */
+function wsdl(deps: InvitationDeps, ctx: Context): void {
+  if (!Object.keys(ctx.query).some((name) => name.toLowerCase() === 'wsdl')) {
+    throw new UsherError('method-not-allowed', 'GET serves the service description only: ask for ?wsdl');
+  }
+  ctx.type = 'text/xml; charset=utf-8';
+  ctx.body = inviteApiWsdl(deps.publicBaseUrl);
 }

@@ -3,6 +3,7 @@ import type { Db } from '../../db/connect';
 import type { Tenant } from '../../db/database';
 import type { InvitationDeps } from '../../invitations/deps';
 import { sha256 } from '../../lib/crypto';
+import type { LoginLimiter } from '../login-limit';
 import { QuickbaseError } from './errors';
 import type { Params } from './request';
 
@@ -31,6 +32,11 @@ async function verifyIn(db: Db, presented: Presented, tenantId: string, now: Dat
  */
 export async function tenantsAccepting(db: Db, presented: Presented, now: Date, options: { except?: string } = {}): Promise<CompatPrincipal[]> {
   const tenantIds = await tenantsWithLiveCredential(db, { kind: presented.kind, lookup: lookupOf(presented), now, except: options.except, limit: 10 });
+  if (tenantIds.length === 0 && presented.kind === 'quickbase-password' && !options.except) {
+    // An unknown username must cost what a wrong password costs, or the answer's timing names the users who exist.
+    await verifyIdentifierSecret(db, presented.kind, lookupOf(presented), presented.password, { now });
+    return [];
+  }
   const found: CompatPrincipal[] = [];
   for (const tenant_id of tenantIds) {
     const principal = await verifyIn(db, presented, tenant_id, now);
@@ -39,13 +45,34 @@ export async function tenantsAccepting(db: Db, presented: Presented, now: Date, 
   return found;
 }
 
+/** Where a password attempt comes from, for the login limit. */
+export interface Attempt {
+  logins: LoginLimiter;
+  ip: string;
+}
+
 /**
- * Who is calling: a user token, a ticket, or username + password, in that order of precedence. A credential that is
- * good only for another application is "insufficient permissions" (the user exists but may not use this app).
+ * Password guesses are throttled before the password is hashed, per client address and per username (see
+ * login-limit.ts). Quickbase answers its own API limits with errcode 77, "API request limit exceeded", still HTTP 200.
  */
-export async function signIn(deps: InvitationDeps, tenant: Tenant, params: Params): Promise<{ principal: CompatPrincipal; presented: Presented }> {
+export function limitPasswordAttempt(attempt: Attempt, presented: Presented): void {
+  if (presented.kind !== 'quickbase-password') return;
+  const verdict = attempt.logins.take(attempt.ip, `quickbase:${lookupOf(presented)}`);
+  if (!verdict.ok) {
+    throw new QuickbaseError(77, `too many sign-in attempts; retry in ${verdict.retryAfterSeconds} s`, { retryAfterSeconds: verdict.retryAfterSeconds });
+  }
+}
+
+/**
+ * Who is calling: a user token, username + password, or a ticket, in that order of precedence. Username and password
+ * win over a ticket: a client re-authenticating sends its stale ticket along (pyintuition sends `<ticket>None</ticket>`),
+ * and answering "bad ticket" would send it round the same loop. A credential that is good only for another application
+ * is "insufficient permissions" (the user exists but may not use this app).
+ */
+export async function signIn(deps: InvitationDeps, tenant: Tenant, params: Params, attempt: Attempt): Promise<{ principal: CompatPrincipal; presented: Presented }> {
   const presented = presentedCredential(params);
   if (!presented) throw new QuickbaseError(22, 'authenticate with a ticket, a usertoken, or username and password');
+  limitPasswordAttempt(attempt, presented);
   const now = deps.clock();
   const principal = await verifyIn(deps.db, presented, tenant.id, now);
   if (!principal) {
@@ -61,10 +88,10 @@ export async function signIn(deps: InvitationDeps, tenant: Tenant, params: Param
 export function presentedCredential(params: Params): Presented | undefined {
   const usertoken = params.one('usertoken')?.trim();
   if (usertoken) return { kind: 'quickbase-user-token', token: usertoken };
-  const ticket = params.one('ticket')?.trim();
-  if (ticket) return { kind: 'quickbase-ticket', token: ticket };
   const username = params.one('username')?.trim();
   if (username) return { kind: 'quickbase-password', username, password: params.one('password') ?? '' };
+  const ticket = params.one('ticket')?.trim();
+  if (ticket) return { kind: 'quickbase-ticket', token: ticket };
   return undefined;
 }
 

@@ -22,6 +22,7 @@ export const quickbaseErrors = {
   22: 'Sign-in required',
   24: 'Invalid application token',
   32: 'The application does not exist or was deleted',
+  77: 'API request limit exceeded',
   100: 'Technical Difficulties -- try again later',
   111: 'User exists',
   113: 'User already in role',
@@ -34,6 +35,8 @@ export class QuickbaseError extends Error {
   constructor(
     readonly errcode: Exclude<QuickbaseErrorCode, 0>,
     readonly errdetail: string,
+    /** Sent as `Retry-After` with a limit's refusal (errcode 77). */
+    readonly extra: { retryAfterSeconds?: number } = {},
   ) {
     super(`${errcode} ${quickbaseErrors[errcode]}: ${errdetail}`);
     this.name = 'QuickbaseError';
@@ -58,6 +61,8 @@ const fromUsherError: Partial<Record<ProblemCode, Exclude<QuickbaseErrorCode, 0>
   'invalid-request': 2,
   'payload-too-large': 2,
   'temporal-unavailable': 100,
+  unavailable: 100,
+  'rate-limited': 77,
 };
 
 /** Any error as the Quickbase code a client switches on; an unmapped refusal is errcode 1 with its own words. */
@@ -65,7 +70,8 @@ export function asQuickbaseError(deps: InvitationDeps, ctx: Context, err: unknow
   if (err instanceof QuickbaseError) return err;
   if (!(err instanceof UsherError)) return new QuickbaseError(1, `${unexpected(deps, ctx, err).message} (request ${ctx.state.requestId})`);
   const errcode = fromUsherError[err.code];
-  if (errcode) return new QuickbaseError(errcode, err.message);
+  const retryAfter = err.extra.retryAfter;
+  if (errcode) return new QuickbaseError(errcode, err.message, typeof retryAfter === 'number' ? { retryAfterSeconds: retryAfter } : {});
   deps.log.warn('quickbase: unmapped refusal', { requestId: ctx.state.requestId, code: err.code, detail: err.message });
   return new QuickbaseError(1, err.message);
 }

@@ -1,9 +1,13 @@
 import type { Context } from 'koa';
-import { readRawBody } from '../../http/body';
+import { readRawBytes } from '../body';
+import { decodeXmlBody, XmlParseError } from '../xml';
 import { QuickbaseError } from './errors';
-import { parseQdbapi, XmlParseError } from './xml';
+import { parseQdbapi } from './xml';
 
-/** Parameters by lower-cased name; a name given twice is refused when it is read, not when it is merely present. */
+/**
+ * Parameters by lower-cased name. A name given twice with different values is refused when it is read, not when it is
+ * merely present; the same value twice is one value (pyintuition sends its `apptoken` twice).
+ */
 export class Params {
   private readonly values = new Map<string, string[]>();
 
@@ -17,7 +21,7 @@ export class Params {
   one(name: string): string | undefined {
     const list = this.values.get(name);
     if (!list) return undefined;
-    if (list.length > 1) throw new QuickbaseError(2, `${name} is given more than once`);
+    if (list.some((value) => value !== list[0])) throw new QuickbaseError(2, `${name} is given more than once, with different values`);
     return list[0];
   }
 
@@ -56,6 +60,9 @@ function queryParams(ctx: Context): Params {
     if (name === 'a' || name === 'act') continue;
     for (const v of Array.isArray(value) ? value : [value ?? '']) params.add(name, v);
   }
+  // Quickbase's RESTful clients (quickbase-api) send their user token as a header, also on legacy XML calls.
+  const headerToken = /^QB-USER-TOKEN\s+(\S+)\s*$/i.exec(ctx.get('authorization'))?.[1];
+  if (headerToken) params.add('usertoken', headerToken);
   return params;
 }
 
@@ -64,17 +71,24 @@ function queryParams(ctx: Context): Params {
  * labels everything a form), else a form body as fields; anything else is answered as unparsable XML.
  */
 export async function withBody(ctx: Context, params: Params): Promise<void> {
-  const raw = await readRawBody(ctx);
-  const trimmed = raw.replace(/^\uFEFF/, '').trimStart();
+  const bytes = await readRawBytes(ctx);
+  // Form bodies are ASCII (percent-escaped UTF-8); this look only decides which of the two the body is.
+  const trimmed = bytes.toString('latin1').replace(/^\xEF\xBB\xBF/, '').trimStart();
   if (trimmed === '') return;
   if (!trimmed.startsWith('<') && ctx.is('application/x-www-form-urlencoded')) {
-    for (const [name, value] of new URLSearchParams(raw)) params.add(name, value);
+    for (const [name, value] of new URLSearchParams(bytes.toString('utf8'))) params.add(name, value);
     return;
   }
   try {
-    for (const { name, value } of parseQdbapi(raw)) params.add(name, value);
+    for (const { name, value } of parseQdbapi(decodeXmlBody(bytes, charsetOf(ctx)))) params.add(name, value);
   } catch (err) {
     if (err instanceof XmlParseError) throw new QuickbaseError(11, `your XML request is not valid: ${err.message}`);
     throw err;
   }
+}
+
+/** The Content-Type's charset, for an XML body; form bodies say nothing that matters. */
+function charsetOf(ctx: Context): string | undefined {
+  if (ctx.is('application/x-www-form-urlencoded')) return undefined;
+  return /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(ctx.get('content-type'))?.[1];
 }

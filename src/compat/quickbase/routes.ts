@@ -5,10 +5,12 @@ import { addCredential, type CompatPrincipal } from '../../db/compat-credentials
 import type { Tenant, User } from '../../db/database';
 import { findTenantByQuickbaseDbid } from '../../db/tenants';
 import { findUserByExternalId, findUserById } from '../../db/users';
-import { createInvitation } from '../../invitations/create-invitation';
 import { newSecret } from '../../lib/crypto';
+import { UsherError } from '../../lib/errors';
 import { seedRoutes } from '../adapter';
-import { checkAppToken, presentedCredential, refusedCredential, signIn, tenantsAccepting } from './auth';
+import type { LoginLimiter } from '../login-limit';
+import { inviteOrResend } from '../repeat';
+import { type Attempt, checkAppToken, limitPasswordAttempt, presentedCredential, refusedCredential, signIn, tenantsAccepting } from './auth';
 import { asQuickbaseError, QuickbaseError, type QuickbaseErrorCode, quickbaseErrors } from './errors';
 import { actionOf, type Params, paramsOf, withBody } from './request';
 import { renderQdbapi } from './xml';
@@ -21,21 +23,21 @@ import { renderQdbapi } from './xml';
  * an XML `<qdbapi>` body or a form body. Every answer is `<qdbapi>` XML with HTTP 200, errors included, as Quickbase
  * does. Rules about who may invite whom live in createInvitation; this file only translates. See docs/compat/quickbase.md.
  */
-export function quickbaseRoutes(deps: InvitationDeps): Router {
+export function quickbaseRoutes(deps: InvitationDeps, logins: LoginLimiter): Router {
   return seedRoutes({
-    endpoints: [{ paths: ['/db/:dbid'], methods: { GET: (ctx) => handle(deps, ctx), POST: (ctx) => handle(deps, ctx) } }],
+    endpoints: [{ paths: ['/db/:dbid'], methods: { GET: (ctx) => handle(deps, logins, ctx), POST: (ctx) => handle(deps, logins, ctx) } }],
     refuse: (ctx, err) => refuse(deps, ctx, err),
   });
 }
 
-async function handle(deps: InvitationDeps, ctx: RouterContext): Promise<void> {
+async function handle(deps: InvitationDeps, logins: LoginLimiter, ctx: RouterContext): Promise<void> {
   const action = actionOf(ctx);
   const params = paramsOf(ctx);
   if (ctx.method === 'POST') await withBody(ctx, params);
   if (action === undefined) throw new QuickbaseError(2, 'no API action: send a QUICKBASE-ACTION header or an a= parameter');
   const known = actionNamed(action);
   if (known === undefined) throw new QuickbaseError(5, `${action} is not available here; this server answers API_SendInvitation and API_Authenticate`);
-  const elements = await known.run(deps, ctx.params.dbid ?? '', params);
+  const elements = await known.run(deps, { dbid: ctx.params.dbid ?? '', params, attempt: { logins, ip: ctx.ip } });
   reply(ctx, known.successAction, 0, undefined, params.first('udata'), elements);
 }
 
@@ -43,6 +45,7 @@ function refuse(deps: InvitationDeps, ctx: RouterContext, err: unknown): void {
   const action = actionOf(ctx);
   const error = asQuickbaseError(deps, ctx, err);
   deps.log.info('quickbase request refused', { requestId: ctx.state.requestId, action, errcode: error.errcode, detail: error.errdetail });
+  if (error.extra.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(error.extra.retryAfterSeconds));
   reply(ctx, actionNamed(action)?.name ?? action ?? '', error.errcode, error.errdetail, paramsOf(ctx).first('udata'));
 }
 
@@ -51,7 +54,14 @@ interface Action {
   name: string;
   /** As Quickbase spells it in `<action>` on success (API_Authenticate answers in lower case, as its docs show). */
   successAction: string;
-  run(deps: InvitationDeps, dbid: string, params: Params): Promise<Array<[string, string]>>;
+  run(deps: InvitationDeps, call: Call): Promise<Array<[string, string]>>;
+}
+
+/** One request: the dbid in its URL, its parameters, and where it comes from (for the login limit). */
+interface Call {
+  dbid: string;
+  params: Params;
+  attempt: Attempt;
 }
 
 const ACTIONS: Record<string, Action> = {
@@ -70,10 +80,16 @@ const MAX_TICKET_HOURS = 4380;
 // ---------------------------------------------------------------------------------------------------------------
 // API_SendInvitation
 
-async function sendInvitation(deps: InvitationDeps, dbid: string, params: Params): Promise<Array<[string, string]>> {
+/**
+ * Invites the user `userid` names. Calling again while their invitation is open sends that invitation again (errcode
+ * 0; inside the resend limits, nothing is sent). A user who already has access gets errcode 0 and nothing else: this
+ * call is documented for users granted access with API_AddUserToRole, so for them it must succeed, and an accept link
+ * for access they already hold would only mislead them (see docs/compat/quickbase.md).
+ */
+async function sendInvitation(deps: InvitationDeps, { dbid, params, attempt }: Call): Promise<Array<[string, string]>> {
   const tenant = await tenantOf(deps, dbid);
   if (!tenant) throw dbid.toLowerCase() === 'main' ? new QuickbaseError(14, 'API_SendInvitation needs the application dbid in the URL: /db/<dbid>') : noSuchApp(dbid);
-  const { principal, presented } = await signIn(deps, tenant, params);
+  const { principal, presented } = await signIn(deps, tenant, params, attempt);
   await checkAppToken(deps, tenant, presented, params);
 
   const userid = params.one('userid')?.trim();
@@ -83,17 +99,22 @@ async function sendInvitation(deps: InvitationDeps, dbid: string, params: Params
   const invitee = await userByQuickbaseId(deps, tenant.id, userid);
   if (!invitee) throw new QuickbaseError(21, `no user with userid ${userid} in this application; provision the user first`);
 
-  await createInvitation(deps, {
-    tenantId: tenant.id,
-    email: invitee.email,
-    inviterUserId: principal.userId!,
-    firstName: invitee.first_name,
-    lastName: invitee.last_name,
-    message: usertext?.trim() ? usertext : null,
-    sendEmail: true,
-    origin: 'quickbase',
-    actor: `quickbase:${principal.credentialId}`,
-  });
+  try {
+    await inviteOrResend(deps, {
+      tenantId: tenant.id,
+      email: invitee.email,
+      inviterUserId: principal.userId!,
+      firstName: invitee.first_name,
+      lastName: invitee.last_name,
+      message: usertext?.trim() ? usertext : null,
+      sendEmail: true,
+      origin: 'quickbase',
+      actor: `quickbase:${principal.credentialId}`,
+    });
+  } catch (err) {
+    if (!(err instanceof UsherError && err.code === 'already-member')) throw err;
+    deps.log.info('quickbase: API_SendInvitation for a user who already has access; nothing sent', { tenantId: tenant.id, userid });
+  }
   return [];
 }
 
@@ -105,7 +126,7 @@ async function sendInvitation(deps: InvitationDeps, dbid: string, params: Params
  * On /db/main no app is named, so the credential must be live in exactly one tenant; on /db/<dbid>, in that one.
  * No application token is needed, as in Quickbase.
  */
-async function authenticate(deps: InvitationDeps, dbid: string, params: Params): Promise<Array<[string, string]>> {
+async function authenticate(deps: InvitationDeps, { dbid, params, attempt }: Call): Promise<Array<[string, string]>> {
   const hours = ticketHours(params.one('hours'));
   const presented = presentedCredential(params);
   if (!presented || presented.kind === 'quickbase-user-token') {
@@ -114,13 +135,14 @@ async function authenticate(deps: InvitationDeps, dbid: string, params: Params):
   const now = deps.clock();
   let principal: CompatPrincipal | undefined;
   if (dbid.toLowerCase() === 'main') {
+    limitPasswordAttempt(attempt, presented);
     const found = await tenantsAccepting(deps.db, presented, now);
     if (found.length > 1) throw new QuickbaseError(presented.kind === 'quickbase-ticket' ? 4 : 20, 'these credentials belong to several applications: call API_Authenticate on /db/<dbid>');
     principal = found[0];
   } else {
     const tenant = await tenantOf(deps, dbid);
     if (!tenant) throw noSuchApp(dbid);
-    principal = (await signIn(deps, tenant, params)).principal;
+    principal = (await signIn(deps, tenant, params, attempt)).principal;
   }
   if (!principal) throw refusedCredential(presented);
   if (!principal.userId) throw new QuickbaseError(3, 'these credentials do not belong to a user');

@@ -39,6 +39,8 @@ function fromUsherError(err: UsherError, request: RoyaltiRequest | undefined): R
       return new RoyaltiError(404, 'Workspace not found');
     case 'temporal-unavailable':
       return new RoyaltiError(500, 'Internal Server Error: the workflow service is unavailable; nothing was stored, try again');
+    case 'unavailable':
+      return new RoyaltiError(500, `Internal Server Error: ${err.message}`);
     default:
       return undefined;
   }

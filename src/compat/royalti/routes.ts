@@ -3,9 +3,10 @@ import type { Context } from 'koa';
 import type { InvitationDeps } from '../../invitations/deps';
 import type { Tenant } from '../../db/database';
 import { findUserById } from '../../db/users';
-import { createInvitation } from '../../invitations/create-invitation';
 import { canonicalEmail } from '../../lib/email-address';
 import { seedRoutes } from '../adapter';
+import { inviteOrResend } from '../repeat';
+import { roleNamed } from '../roles';
 import { authenticate } from './auth';
 import { refuse, RoyaltiError, toRoyaltiError } from './errors';
 import { parseBody, readBody, singleQuery, UUID } from './request';
@@ -38,10 +39,12 @@ async function invite(deps: InvitationDeps, ctx: Context): Promise<void> {
   const request = parseBody(await readBody(ctx));
   await checkInvitee(deps, ctx, tenant, request.email);
 
-  const created = await createInvitation(deps, {
+  // Inviting someone whose invitation is open is Royalti's "Success – Existing User Invite": that invitation is sent
+  // again (within the resend limits) and the answer is the first call's.
+  const created = await inviteOrResend(deps, {
     tenantId: tenant.id,
     email: request.email,
-    ...(request.role ? { role: { slug: request.role } } : {}),
+    ...(request.role ? { role: await roleNamed(deps.db, tenant.id, request.role) } : {}),
     inviterUserId,
     message: request.message,
     firstName: request.firstName,

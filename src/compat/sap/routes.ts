@@ -5,12 +5,12 @@ import type { User } from '../../db/database';
 import { findTenant } from '../../db/tenants';
 import { findUserByExternalId, findUserById } from '../../db/users';
 import { UsherError } from '../../lib/errors';
-import { createInvitation } from '../../invitations/create-invitation';
 import { emailAddress } from '../../lib/email-address';
 import type { InvitationDeps } from '../../invitations/deps';
 import { readRawBody } from '../../http/body';
 import { seedRoutes } from '../adapter';
 import { jsonOf } from '../body';
+import { inviteOrResend } from '../repeat';
 import { authenticate } from './auth';
 import { refuse } from './errors';
 
@@ -96,7 +96,8 @@ async function invite(deps: InvitationDeps, ctx: Context): Promise<void> {
   const invitee = body.inviteeUserId ? await findInviteeByUserId(deps, tenant.id, body.inviteeUserId) : undefined;
   const email = invitee?.email ?? body.inviteeEmail!;
 
-  const created = await createInvitation(deps, {
+  // Inviting someone whose invitation is open answers 201 with that invitation, sent again within the resend limits.
+  const created = await inviteOrResend(deps, {
     tenantId: tenant.id,
     email,
     inviterUserId: principal.userId,

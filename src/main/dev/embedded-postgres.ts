@@ -4,10 +4,14 @@ import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort, stopChild } from './processes';
+import { type ChildExit, freePort, stopChild, watchExit } from './processes';
 
 export interface EmbeddedDatabaseServer {
   port: number;
+  /** The postmaster's process id. */
+  pid: number;
+  /** Settles when the server exits for any reason other than stop(): a crash, a kill, a signal to the group. */
+  died: Promise<ChildExit>;
   urlFor(database: string): string;
   createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
@@ -42,19 +46,22 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port?: n
   }
   await stopStaleServer(dataDir);
 
-  const port = options.port || (await freePort());
-  const flags = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300', '-c', 'shared_buffers=128MB'];
-  // Tests throw their databases away; durability there only costs time.
-  if (options.fast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-  // Its own process group: a Ctrl-C in the terminal reaches us, and we stop the server after everything using it.
-  const child = spawn(bin.postgres, flags, { ...ids, stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, LC_ALL: 'C' } });
-  const killOnExit = () => child.kill('SIGINT');
-  process.once('exit', killOnExit);
-  await waitReady(child, `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`);
+  // A port picked as free can be taken before the server binds it; with a picked port, try again with another.
+  let started: Awaited<ReturnType<typeof spawnServer>> | undefined;
+  for (let attempt = 1; !started; attempt++) {
+    try {
+      started = await spawnServer(bin.postgres, dataDir, options.port || (await freePort()), ids, options.fast);
+    } catch (err) {
+      if (options.port || attempt >= 3 || !/Address already in use/.test(String(err))) throw err;
+    }
+  }
+  const { child, port, watch, killOnExit } = started;
 
   const urlFor = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
   return {
     port,
+    pid: child.pid!,
+    died: watch.died,
     urlFor,
     async createDatabase(name) {
       const client = new pg.Client({ connectionString: urlFor('postgres') });
@@ -69,11 +76,33 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port?: n
     },
     async stop() {
       process.off('exit', killOnExit);
+      watch.stopping();
       // SIGINT is PostgreSQL's "fast" shutdown: clients are disconnected, data is flushed.
       child.kill('SIGINT');
       await stopChild(child, 15_000);
     },
   };
+}
+
+async function spawnServer(postgres: string, dataDir: string, port: number, ids: { uid?: number; gid?: number }, fast?: boolean) {
+  const flags = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300', '-c', 'shared_buffers=128MB'];
+  // Tests throw their databases away; durability there only costs time.
+  if (fast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  // In our process group, so a signal to the group (Ctrl-C in a terminal, a supervisor's SIGTERM) reaches the
+  // postmaster too and nothing is left behind. SIGTERM is PostgreSQL's "smart" shutdown, which waits for our pool to
+  // disconnect; SIGINT is its "fast" one. Either way the data is flushed.
+  const child = spawn(postgres, flags, { ...ids, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  const killOnExit = () => child.kill('SIGINT');
+  process.once('exit', killOnExit);
+  const watch = watchExit(child);
+  try {
+    await waitReady(child, `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`);
+  } catch (err) {
+    process.off('exit', killOnExit);
+    throw err;
+  }
+  void watch.died.then(() => process.off('exit', killOnExit));
+  return { child, port, watch, killOnExit };
 }
 
 async function postgresUserIds(): Promise<{ uid?: number; gid?: number }> {

@@ -14,6 +14,7 @@ import { quietRuntime } from '../worker';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { type MailCatcher, startMailCatcher } from './mail-catcher';
 import { newDevSecrets, seedDemoTenant } from './seed';
+import { supervise } from './processes';
 import { findTemporalCli, startTemporalDevServer } from './temporal-dev-server';
 
 /**
@@ -26,23 +27,51 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
   await mkdir(dataDir, { recursive: true });
   const stops: (() => unknown)[] = [];
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch((err) => log.warn('stop failed', { error: String(err) }));
+    for (const stop of stops.reverse()) {
+      // A step that hangs (a worker draining towards a server that is gone) must not keep the rest running.
+      await withDeadline(Promise.resolve().then(stop), STOP_STEP_MS).catch((err) => log.warn('stop failed', { error: String(err) }));
+    }
+  };
+
+  // One process tree, one process group: Temporal and PostgreSQL are our children in our group, so a signal to the
+  // group stops all of it. From the first moment a stop signal means "stop everything, in order".
+  let stopping = false;
+  let stop: (reason: string | null) => void = () => {};
+  const stopRequested = new Promise<string | null>((resolve) => {
+    stop = (reason) => {
+      stopping = true;
+      resolve(reason);
+    };
+  });
+  const onSignal = () => stop(null);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  // A dead Temporal or PostgreSQL child is started again, with one line; one that keeps dying stops the whole tree.
+  const supervision = {
+    isStopping: () => stopping,
+    report: (line: string) => process.stderr.write(`usher dev: ${line}\n`),
+    giveUp: (line: string) => stop(line),
   };
 
   try {
-    const temporal = await startTemporalDevServer({
+    const temporalOptions = {
       cli: findTemporalCli(config.temporal.cli),
       port: Number(config.temporal.address.split(':').at(-1)) || 7233,
       uiPort: config.temporal.uiPort,
       dbFile: path.join(dataDir, 'temporal.sqlite'),
       namespace: config.temporal.namespace,
-    });
-    stops.push(() => temporal.stop());
+    };
+    const temporal = await startTemporalDevServer(temporalOptions);
+    const temporalChild = supervise('the Temporal dev server', temporal, { ...supervision, start: () => startTemporalDevServer(temporalOptions) });
+    stops.push(() => temporalChild.stop());
 
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), port: config.devPostgresPort });
-      stops.push(() => pg.stop());
+      const pgOptions = { dataDir: path.join(dataDir, 'postgres'), port: config.devPostgresPort };
+      const pg = await startEmbeddedPostgres(pgOptions);
+      // Started again on the port it has now (a free one was picked if none was set).
+      const pgChild = supervise('PostgreSQL', pg, { ...supervision, start: () => startEmbeddedPostgres({ ...pgOptions, port: pg.port }) });
+      stops.push(() => pgChild.stop());
       databaseUrl = await pg.createDatabase('usher');
     }
     const db = connectDatabase(databaseUrl);
@@ -72,6 +101,11 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
     quietRuntime();
     const worker = await runWorker({ db, smtpUrl, mailFrom: config.mailFrom, settings, temporal: temporalSettings, maxCachedWorkflows: config.temporal.maxCachedWorkflows, log });
     stops.push(() => worker.stop());
+    // A worker that stops by itself leaves an engine that takes invitations and never sends them: stop it all.
+    worker.done.then(
+      () => stop('the worker stopped; stopping everything'),
+      (err: unknown) => stop(`the worker failed (${String(err instanceof Error ? err.message : err).split('\n')[0]}); stopping everything`),
+    );
 
     const client = await connectClient(temporalSettings);
     stops.push(() => client.connection.close());
@@ -82,7 +116,8 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
     stops.push(() => closeServer(server));
 
     const base = config.publicBaseUrl;
-    process.stdout.write(
+    // A stop asked for while starting skips the welcome.
+    if (!stopping) process.stdout.write(
       [
         '',
         'Usher is running.',
@@ -113,15 +148,30 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
       ].join('\n'),
     );
 
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-      worker.done.then(resolve, resolve);
-    });
-    process.stdout.write('\nStopping Usher...\n');
+    const reason = await stopRequested;
+    if (reason) {
+      // One clear line, and a failing exit: the tree is down because part of it died.
+      process.stderr.write(`usher dev: ${reason}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stdout.write('\nStopping Usher...\n');
+    }
   } finally {
+    stopping = true;
     await stopAll();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
+}
+
+const STOP_STEP_MS = 20_000;
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not stop within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 async function persistedJson<T>(file: string, make: () => T): Promise<T> {

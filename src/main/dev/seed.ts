@@ -117,7 +117,8 @@ export async function seedCompatCredentials(
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(input.ownerId)
     .setIssuedAt()
-    .setExpirationTime('365d')
+    // The longest Royalti tokens may live; minted afresh at every start of `usher dev`.
+    .setExpirationTime('24h')
     .sign(new TextEncoder().encode(secrets.royaltiJwtKey));
 
   return {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { freePort, stopChild } from './processes';
+import { type ChildExit, freePort, stopChild, watchExit } from './processes';
 import { searchAttributeKeys } from '../../../workflows/search-attributes';
 
 /** Where to find the Temporal CLI: TEMPORAL_CLI, then `temporal` on PATH, then the project's .tools venv. */
@@ -31,6 +31,10 @@ export function findTestServer(): string {
 export interface DevServer {
   address: string;
   uiUrl: string | null;
+  /** The server's process id. */
+  pid: number;
+  /** Settles when the server exits for any reason other than stop(): a crash, a kill, a signal to the group. */
+  died: Promise<ChildExit>;
   stop(): Promise<void>;
 }
 
@@ -69,10 +73,13 @@ async function startOnce(options: DevServerOptions): Promise<DevServer> {
   }
   for (const key of searchAttributeKeys) args.push('--search-attribute', `${key.name}=${searchAttributeTypeName(key.type)}`);
 
-  // Its own process group: on Ctrl-C the worker drains first, then we stop the server.
-  const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // In our process group, so a signal to the group (Ctrl-C in a terminal, a supervisor's SIGTERM) stops it too and
+  // nothing is left behind.
+  const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
+  const watch = watchExit(child);
+  void watch.died.then(() => process.off('exit', killOnExit));
   let output = '';
   const collect = (chunk: Buffer) => {
     output = output.length < 8000 ? output + chunk.toString() : output;
@@ -89,8 +96,11 @@ async function startOnce(options: DevServerOptions): Promise<DevServer> {
   return {
     address: `127.0.0.1:${port}`,
     uiUrl: options.uiPort ? `http://localhost:${options.uiPort}` : null,
+    pid: child.pid!,
+    died: watch.died,
     stop: () => {
       process.off('exit', killOnExit);
+      watch.stopping();
       return stopChild(child);
     },
   };

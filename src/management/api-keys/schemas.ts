@@ -21,7 +21,8 @@ export const createApiKeyBody = z
 export const operatorApiKeyBody = z
   .object({ name: trimmed(100), email: emailAddress.optional(), userId: resourceId.optional(), ...grant })
   .strict()
-  .refine((v) => (v.email === undefined) !== (v.userId === undefined), { message: 'give exactly one of email and userId' });
+  .refine((v) => (v.email === undefined) !== (v.userId === undefined), { message: 'give exactly one of email and userId' })
+  .meta({ oneOf: [{ required: ['email'] }, { required: ['userId'] }] });
 
 // Responses.
 

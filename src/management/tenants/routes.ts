@@ -17,6 +17,8 @@ import { createTenant, getTenant, updateTenant } from './service';
 
 const OPERATOR = 'operator';
 
+/** The shared view plus the kind of the Royalti key, never the key itself (its natural home is ../views.ts). */
+
 /** The operator's surface, /v1/tenants…: behind the admin token, and absent (404) without one. */
 export function operatorTenantRoutes(db: Db, adminToken: string | undefined): Router<RequestState> {
   const router = new Router<RequestState>();

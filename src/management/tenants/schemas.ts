@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { emailAddress } from '../../lib/email-address';
+import { HTTP_URL_PATTERN } from '../../http/openapi';
 import { createdApiKeyView } from '../api-keys/schemas';
 import { roleInput, roleSlug } from '../roles/schemas';
 import { at, pageFields, personName, trimmed } from '../schemas';
@@ -14,7 +15,8 @@ export const tenantSlug = z
 const httpUrl = z
   .string()
   .max(2048)
-  .refine((v) => URL.canParse(v) && ['http:', 'https:'].includes(new URL(v).protocol), { message: 'must be an http(s) URL' });
+  .refine((v) => URL.canParse(v) && ['http:', 'https:'].includes(new URL(v).protocol), { message: 'must be an http(s) URL' })
+  .meta({ pattern: HTTP_URL_PATTERN });
 
 /** A host as a redirect URL's `host` shows it: a name or address, optionally with a port; no scheme, path or user. */
 export const redirectHost = z
@@ -27,7 +29,11 @@ export const redirectHost = z
       return new URL(`https://${v}`).host === v;
     },
     { message: 'must be a host name, optionally with :port (no scheme, path or default port)' },
-  );
+  )
+  // For /openapi.json: a name (its last label starting with a letter, so no IPv4 look-alike) and a port other than 443.
+  .meta({
+    pattern: '^(?:[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\\.)*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?::(?:[1-9]|[1-9][0-9]|[1-35-9][0-9]{2}|4[0-35-9][0-9]|44[0-24-9]|[1-9][0-9]{3}))?$',
+  });
 
 const reminderDays = z.array(z.number().int().min(1).max(364)).max(20).describe('Days after sending; each below defaultTtlDays');
 
@@ -53,7 +59,11 @@ const settingsFields = {
     .string()
     .regex(/^[A-Za-z0-9._-]{1,128}$/, { message: 'must be letters, digits, ".", "_" or "-", at most 128' })
     .nullable(),
-  royaltiJwtKey: z.string().min(32).max(16384).nullable().describe('Write-only: an HS256 secret (32+ characters) or a PEM public key'),
+  royaltiJwtKey: z.string().min(32).max(16384).nullable().describe('Write-only: an HMAC secret (32+ characters) or a PEM public key or certificate'),
+  royaltiJwtKeyKind: z
+    .enum(['hmac-secret', 'public-key'])
+    .nullable()
+    .describe('Sent with royaltiJwtKey: hmac-secret (HS256/384/512) or public-key (RS/PS/ES/EdDSA). Left out, it is inferred from the key: PEM is a public key, other text a secret'),
 };
 
 export const tenantSettingsInput = z.object(settingsFields).partial().strict();
@@ -109,6 +119,7 @@ export const tenantView = z.object({
   akanaRequiresCsrf: z.boolean(),
   royaltiWorkspaceId: z.string().nullable(),
   royaltiJwtKeySet: z.boolean().describe('The key itself is never shown'),
+  royaltiJwtKeyKind: z.enum(['hmac-secret', 'public-key']).nullable().describe('Which algorithms the key verifies: HS* for hmac-secret, RS/PS/ES/EdDSA for public-key'),
   createdAt: at,
 });
 

@@ -11,6 +11,7 @@ import { lockTenant } from '../access';
 import { issueApiKey, type IssuedApiKey, OWNER_KEY_GRANT } from '../api-keys/service';
 import { invalidField, mapConflicts } from '../problems';
 import { DEFAULT_ROLES, type RoleInput } from '../roles/service';
+import { royaltiKeyColumns } from './royalti-key';
 import type { TenantSettingsInput, UpdateTenantBody } from './schemas';
 
 /** The database's own defaults (migration 0001), needed to check settings a request leaves out. */
@@ -33,6 +34,7 @@ const columnOf = {
   akanaRequiresCsrf: 'akana_requires_csrf',
   royaltiWorkspaceId: 'royalti_workspace_id',
   royaltiJwtKey: 'royalti_jwt_key',
+  royaltiJwtKeyKind: 'royalti_jwt_key_kind',
 } as const satisfies Record<keyof UpdateTenantBody, keyof TenantChanges>;
 
 function toColumns(settings: UpdateTenantBody): TenantChanges {
@@ -99,7 +101,8 @@ export async function createTenant(db: Db, input: CreateTenantInput): Promise<Cr
   return mapConflicts(
     () =>
       db.transaction().execute(async (tx) => {
-        const tenant = await insertTenant(tx, { slug: input.slug, name: input.name, columns: toColumns({ ...settings, defaultRoleSlug }) });
+        const columns = { ...toColumns({ ...settings, defaultRoleSlug }), ...royaltiKeyColumns(settings, 'settings.') };
+        const tenant = await insertTenant(tx, { slug: input.slug, name: input.name, columns });
         const created = await insertRoles(tx, tenant.id, roles);
         const role = created.find((r) => r.slug === ownerRole.slug)!;
         const user = await insertUser(tx, { tenantId: tenant.id, email: input.owner.email, firstName: input.owner.firstName, lastName: input.owner.lastName });
@@ -135,7 +138,7 @@ export async function updateTenant(db: Db, tenantId: string, patch: UpdateTenant
         const role = await findRoleBySlug(tx, tenantId, patch.defaultRoleSlug);
         if (!role) throw invalidField('defaultRoleSlug', `no role ${patch.defaultRoleSlug} in this tenant`);
       }
-      const columns = toColumns(patch);
+      const columns = { ...toColumns(patch), ...royaltiKeyColumns(patch) };
       if (Object.keys(columns).length === 0) return current;
       const updated = await updateTenantRow(tx, tenantId, columns);
       if (patch.mendixEnvironmentUuid !== undefined && current.mendix_environment_uuid && updated.mendix_environment_uuid !== current.mendix_environment_uuid) {

@@ -1,0 +1,37 @@
+"""Schemathesis hooks for test/http/schemathesis.test.ts (loaded through the `hooks` entry of the config it writes)."""
+
+import os
+import uuid
+
+import schemathesis
+
+# Ids the run must not delete: its own API key. Revoking it would leave the rest of the run answering 401.
+PROTECTED = set(filter(None, os.environ.get("USHER_PROTECTED_IDS", "").split(",")))
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    params = case.path_parameters or {}
+    for name, value in list(params.items()):
+        # A link whose source value was null (a credential without a user, say) reaches the path as "None": a request
+        # no client would make. An id that names nothing stands in.
+        if value is None or value == "None":
+            params[name] = str(uuid.uuid4())
+    if case.method.upper() == "DELETE" and str(params.get("id")) in PROTECTED:
+        params["id"] = str(uuid.uuid4())
+
+
+# Known bugs of the seed adapters (src/compat, another engineer's work), each asserted by an `it.fails` test in
+# test/fuzz/seed-http.test.ts so that it is seen when it is fixed. Dropped here so that everything else still counts;
+# the run's summary says how many were dropped ("Filtered: N").
+KNOWN_SEED_BUGS = (
+    # The Mendix SOAP endpoint answers an undeclared method (PUT, TRACE…) with a SOAP 1.1 fault at HTTP 500, not 405.
+    lambda failure, case, response: case.operation.path == "/ws/InviteAPI/1"
+    and type(failure).__name__ == "UnsupportedMethodResponse"
+    and response.status_code == 500,
+)
+
+
+@schemathesis.hook
+def filter_failure(context, failure, case, response):
+    return not any(known(failure, case, response) for known in KNOWN_SEED_BUGS)
