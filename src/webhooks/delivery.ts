@@ -10,6 +10,9 @@ import {
   recordAttempt,
   type WebhookEndpoint,
 } from '../db/webhooks';
+import { SpanKind } from '@opentelemetry/api';
+import { recordWebhookDelivery, recordWebhookEndpointDisabled } from '../lib/metrics';
+import { withSpan } from '../lib/tracing';
 import { postWebhook } from './post';
 import type { WebhookSettings } from './settings';
 import { signatureHeaders, signingSecrets } from './signing';
@@ -50,17 +53,27 @@ export async function attemptDelivery(
 
   const now = deps.clock();
   const timestamp = Math.floor(now.getTime() / 1000);
-  const result = await postWebhook({
-    url: endpoint.url,
-    headers: signatureHeaders(signingSecrets(endpoint, now), event.id, timestamp, event.payload),
-    body: event.payload,
-    policy: settings,
-    timeoutMs: settings.attemptTimeoutMs,
-    bodyBytes: settings.responseBodyBytes,
-    signal: input.signal,
+  const attributes = { 'server.address': hostOf(endpoint.url), 'usher.webhook.event_id': event.id };
+  const result = await withSpan('webhook POST', { kind: SpanKind.CLIENT, attributes }, async (span) => {
+    const posted = await postWebhook({
+      url: endpoint.url,
+      headers: signatureHeaders(signingSecrets(endpoint, now), event.id, timestamp, event.payload),
+      body: event.payload,
+      policy: settings,
+      timeoutMs: settings.attemptTimeoutMs,
+      bodyBytes: settings.responseBodyBytes,
+      signal: input.signal,
+    });
+    if (posted.statusCode !== null) span.setAttribute('http.response.status_code', posted.statusCode);
+    return posted;
   });
   // A worker shutting down cancels the attempt: whether the receiver saw it is unknown, and the retry will tell.
   if (result.cancelled) return { outcome: 'cancelled' };
+  recordWebhookDelivery({
+    ok: result.error === null,
+    status: result.statusCode ?? (/time(d)? ?out/i.test(result.error ?? '') ? 'timeout' : 'error'),
+    seconds: result.latencyMs / 1000,
+  });
 
   const health = await recordAttempt(db, {
     endpointId: endpoint.id,
@@ -78,6 +91,7 @@ export async function attemptDelivery(
   if (result.error === null) return { outcome: 'delivered', statusCode: result.statusCode! };
 
   const disabledEndpoint = health ? await disableIfFailingTooLong(deps, endpoint, health, now) : false;
+  if (disabledEndpoint) recordWebhookEndpointDisabled();
   return { outcome: 'failed', error: result.error, retryable: result.retryable, disabledEndpoint };
 }
 
@@ -117,4 +131,9 @@ async function waitForEarlierEvents(deps: DeliveryDeps, input: { eventId: string
   while (Date.now() < deadline && !input.signal?.aborted && (await hasEarlierUntriedDelivery(deps.db, input))) {
     await sleep(50, undefined, { signal: input.signal }).catch(() => undefined);
   }
+}
+
+/** The host alone names the receiver in a span: a full URL may carry a secret in its path or query. */
+function hostOf(url: string): string {
+  return URL.canParse(url) ? new URL(url).host : 'invalid';
 }
