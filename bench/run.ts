@@ -121,7 +121,10 @@ async function main(): Promise<void> {
     if (cfg.profile === 'r1') await profileFromHere(stack, 'r1');
     say(`R1 closed loop: ${cfg.n} bare starts at ${cfg.concurrency}`);
     loads.r1 = os.loadavg()[0]!;
+    const r1BareCpu = bareCpu(stack);
     const r1Bare = await closedLoop(cfg.n, cfg.concurrency, bareStart('r1'));
+    await sleep(smoke ? 200 : 2000);
+    const r1BareCost = r1BareCpu.per(r1Bare.n);
     say(`R1 closed loop: ${cfg.n} creates at ${cfg.concurrency}`);
     const r1Before = await phaseStart(stack);
     const r1Usher = await closedLoop(cfg.n, cfg.concurrency, (i) => create(`r1c-${i}@bench.example`));
@@ -147,10 +150,13 @@ async function main(): Promise<void> {
     const shape = acceptHistory.shape;
     say(`R3 lifecycle: ${cfg.lifecycles} bare (${shape.before.length}+${shape.accept.length}+${shape.after.length} steps)`);
     loads.r3 = os.loadavg()[0]!;
+    const r3BareCpu = bareCpu(stack);
     const r3Bare = await closedLoop(cfg.lifecycles, cfg.concurrency, async (i) => {
       const handle = await client.workflow.start('benchLifecycle', { taskQueue: stack.bareQueue, workflowId: `bare-r3-${runId}-${i}`, args: [shape] });
       await handle.executeUpdate('accept', { args: [] });
     });
+    await sleep(smoke ? 200 : 2000);
+    const r3BareCost = r3BareCpu.per(r3Bare.n);
     say(`R3 lifecycle: ${cfg.lifecycles} Usher`);
     const noticesBefore = mail.count('');
     const r3Before = await phaseStart(stack);
@@ -167,7 +173,10 @@ async function main(): Promise<void> {
     // R2: a bulk upload against as many bare starts; RSS sampled all along.
     say(`R2 bulk: ${cfg.bulk} bare starts at ${cfg.concurrency}`);
     loads.r2 = os.loadavg()[0]!;
+    const r2BareCpu = bareCpu(stack);
     const r2Bare = await closedLoop(cfg.bulk, cfg.concurrency, bareStart('r2'));
+    await sleep(smoke ? 200 : 2000);
+    const r2BareCost = r2BareCpu.per(r2Bare.n);
     if (cfg.profile === 'r2') await profileFromHere(stack, 'r2');
     say(`R2 bulk: ${cfg.bulk} rows`);
     const pile: { t: number; pending: number; api: number; worker: number }[] = [];
@@ -216,7 +225,7 @@ async function main(): Promise<void> {
     }
 
     const rows = table({ render, r1Bare, r1Usher, half, r3Bare, r3Usher, r2Bare, r2, r2Rss, acceptHistory, expiry, empty, full, emptyRss, fullRss, pile, pendingAtScale, dev, peaks });
-    const report = renderReport({ rows, startedAt, loadAtStart, loads, sweep, r1Costs, r3Costs, r2Costs, plans, acceptHistory, expiry, profiles, created, undrained });
+    const report = renderReport({ rows, startedAt, loadAtStart, loads, sweep, r1Costs, r3Costs, r2Costs, r1BareCost, r2BareCost, r3BareCost, plans, acceptHistory, expiry, profiles, created, undrained });
     process.stdout.write(report);
     await mkdir(path.dirname(cfg.out), { recursive: true });
     await writeFile(
@@ -235,7 +244,7 @@ async function main(): Promise<void> {
           r3: { bare: r3Bare, usher: r3Usher, shape },
           r5: { accept: acceptHistory, expiry },
           r6: { empty, full, emptyRss, fullRss, pendingAtScale, dev, peaks, plans: plans.map(({ plan: _plan, ...p }) => p) },
-          costs: { r1: r1Costs, r2: r2Costs, r3: r3Costs },
+          costs: { r1: r1Costs, r2: r2Costs, r3: r3Costs, r1Bare: r1BareCost, r2Bare: r2BareCost, r3Bare: r3BareCost },
           rss: rss.samples,
         },
         null,
@@ -298,6 +307,8 @@ async function bulk(stack: BenchStack, tag: string, rows: number): Promise<{ sta
   return { startedAt, createdMs, emailsMs, rows };
 }
 
+type BareCost = { temporalMs: number; workerMs: number };
+
 interface PhaseMark {
   counters: DbCounters;
   metrics: Awaited<ReturnType<typeof scrape>>;
@@ -305,6 +316,18 @@ interface PhaseMark {
 }
 
 type Cpu = { api: number; worker: number; temporal: number; postgres: number };
+/** CPU of the bare side (Temporal, the bare worker) from now, per workflow when `per` is called. */
+function bareCpu(stack: BenchStack) {
+  const read = () => ({ temporal: cpuSeconds(stack.temporal.pid, true), worker: cpuSeconds(stack.bare.pid) });
+  const start = read();
+  return {
+    per(n: number) {
+      const end = read();
+      return { temporalMs: ((end.temporal - start.temporal) * 1000) / Math.max(1, n), workerMs: ((end.worker - start.worker) * 1000) / Math.max(1, n) };
+    },
+  };
+}
+
 const cpuNow = (stack: BenchStack): Cpu => ({
   api: cpuSeconds(stack.api.pid),
   worker: cpuSeconds(stack.worker.pid),
@@ -506,6 +529,9 @@ function renderReport(r: {
   r1Costs: PhaseCosts;
   r3Costs: PhaseCosts;
   r2Costs: PhaseCosts;
+  r1BareCost: BareCost;
+  r2BareCost: BareCost;
+  r3BareCost: BareCost;
   plans: PlanCheck[];
   acceptHistory: HistorySummary;
   expiry: HistorySummary;
@@ -533,6 +559,10 @@ function renderReport(r: {
   for (const p of r.sweep) {
     lines.push(line2([fmtRate(p.offered), fmtMs(p.bare.p50), fmtMs(p.bare.p99), fmtMs(p.usher.p50), fmtMs(p.usher.p99), fmtRate(p.usher.achieved), String(p.usher.errors)]));
   }
+  lines.push(
+    '',
+    `Bare baselines' CPU per workflow: R1 no-op start: Temporal ${r.r1BareCost.temporalMs.toFixed(1)} ms, bare worker ${r.r1BareCost.workerMs.toFixed(1)} ms; R3 lifecycle: Temporal ${r.r3BareCost.temporalMs.toFixed(1)} ms, bare worker ${r.r3BareCost.workerMs.toFixed(1)} ms; R2 starts: Temporal ${r.r2BareCost.temporalMs.toFixed(1)} ms`,
+  );
   for (const [name, costs] of [
     ['R1 creates', r.r1Costs],
     ['R3 lifecycles', r.r3Costs],

@@ -100,13 +100,16 @@ export function cpuSeconds(pid: number, withChildren = false): number {
     try {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / TICKS };
+      // utime, stime; cutime, cstime: the children it has waited for (PostgreSQL backends that have exited).
+      return { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / TICKS, reaped: (Number(fields[13]) + Number(fields[14])) / TICKS };
     } catch {
       return undefined;
     }
   };
-  let total = read(pid)?.cpu ?? 0;
+  const own = read(pid);
+  let total = own?.cpu ?? 0;
   if (withChildren) {
+    total += own?.reaped ?? 0;
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       const stat = read(entry);

@@ -15,7 +15,7 @@
  * and the OpenTelemetry interceptors guard their own changes with SDK flags.
  */
 import { defaultPayloadConverter, type Headers } from '@temporalio/common';
-import {
+import type {
   OpenTelemetryInboundInterceptor,
   OpenTelemetryInternalsInterceptor,
   OpenTelemetryOutboundInterceptor,
@@ -24,6 +24,7 @@ import {
   type ActivityInput,
   AsyncLocalStorage,
   type ContinueAsNewInput,
+  type DisposeInput,
   type GetLogAttributesInput,
   type LocalActivityInput,
   type Next,
@@ -35,12 +36,33 @@ import {
   type WorkflowExecuteInput,
   type WorkflowInboundCallsInterceptor,
   type WorkflowInterceptors,
+  type WorkflowInternalsInterceptor,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
 import { REQUEST_ID_HEADER } from './request-id';
 
 /** The header the OpenTelemetry client and workflow interceptors carry the trace context in. */
 const TRACE_HEADER = '_tracer-data';
+
+interface Otel {
+  inbound: OpenTelemetryInboundInterceptor;
+  outbound: OpenTelemetryOutboundInterceptor;
+  internals: OpenTelemetryInternalsInterceptor;
+}
+
+let loaded: Otel | undefined;
+
+/**
+ * The OpenTelemetry interceptors, loaded on a workflow's first traced call: evaluating their modules and setting up
+ * their tracer costs each workflow a few milliseconds of CPU, which an untraced workflow does not pay.
+ */
+function otel(): Otel {
+  if (!loaded) {
+    const m = require('@temporalio/interceptors-opentelemetry/lib/workflow') as typeof import('@temporalio/interceptors-opentelemetry/lib/workflow');
+    loaded = { inbound: new m.OpenTelemetryInboundInterceptor(), outbound: new m.OpenTelemetryOutboundInterceptor(), internals: new m.OpenTelemetryInternalsInterceptor() };
+  }
+  return loaded;
+}
 
 interface Caller {
   requestId?: string;
@@ -74,44 +96,42 @@ function withRequestId<T extends { headers: Headers }>(input: T): T {
 }
 
 class Inbound implements WorkflowInboundCallsInterceptor {
-  private readonly otel = new OpenTelemetryInboundInterceptor();
 
   execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
     startedBy = callerOf(input.headers);
-    return startedBy.traced ? this.otel.execute(input, next) : next(input);
+    return startedBy.traced ? otel().inbound.execute(input, next) : next(input);
   }
 
   handleUpdate(input: UpdateInput, next: Next<WorkflowInboundCallsInterceptor, 'handleUpdate'>): Promise<unknown> {
     const caller = callerOf(input.headers);
-    return handling.run(caller, () => (caller.traced ? this.otel.handleUpdate(input, next) : next(input)));
+    return handling.run(caller, () => (caller.traced ? otel().inbound.handleUpdate(input, next) : next(input)));
   }
 
   validateUpdate(input: UpdateInput, next: Next<WorkflowInboundCallsInterceptor, 'validateUpdate'>): void {
-    if (callerOf(input.headers).traced) this.otel.validateUpdate(input, next);
+    if (callerOf(input.headers).traced) otel().inbound.validateUpdate(input, next);
     else next(input);
   }
 
   handleSignal(input: SignalInput, next: Next<WorkflowInboundCallsInterceptor, 'handleSignal'>): Promise<void> {
     const caller = callerOf(input.headers);
-    return handling.run(caller, () => (caller.traced ? this.otel.handleSignal(input, next) : next(input)));
+    return handling.run(caller, () => (caller.traced ? otel().inbound.handleSignal(input, next) : next(input)));
   }
 
   handleQuery(input: QueryInput, next: Next<WorkflowInboundCallsInterceptor, 'handleQuery'>): Promise<unknown> {
-    return callerOf(input.headers).traced ? this.otel.handleQuery(input, next) : next(input);
+    return callerOf(input.headers).traced ? otel().inbound.handleQuery(input, next) : next(input);
   }
 }
 
 class Outbound implements WorkflowOutboundCallsInterceptor {
-  private readonly otel = new OpenTelemetryOutboundInterceptor();
 
   scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>): Promise<unknown> {
     const withId = withRequestId(input);
-    return current().traced ? this.otel.scheduleActivity(withId, next) : next(withId);
+    return current().traced ? otel().outbound.scheduleActivity(withId, next) : next(withId);
   }
 
   scheduleLocalActivity(input: LocalActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>): Promise<unknown> {
     const withId = withRequestId(input);
-    return current().traced ? this.otel.scheduleLocalActivity(withId, next) : next(withId);
+    return current().traced ? otel().outbound.scheduleLocalActivity(withId, next) : next(withId);
   }
 
   startChildWorkflowExecution(
@@ -119,26 +139,35 @@ class Outbound implements WorkflowOutboundCallsInterceptor {
     next: Next<WorkflowOutboundCallsInterceptor, 'startChildWorkflowExecution'>,
   ): Promise<[Promise<string>, Promise<unknown>]> {
     const withId = withRequestId(input);
-    return current().traced ? this.otel.startChildWorkflowExecution(withId, next) : next(withId);
+    return current().traced ? otel().outbound.startChildWorkflowExecution(withId, next) : next(withId);
   }
 
   continueAsNew(input: ContinueAsNewInput, next: Next<WorkflowOutboundCallsInterceptor, 'continueAsNew'>): Promise<never> {
     const withId = withRequestId(input);
-    return current().traced ? this.otel.continueAsNew(withId, next) : next(withId);
+    return current().traced ? otel().outbound.continueAsNew(withId, next) : next(withId);
   }
 
   signalWorkflow(input: SignalWorkflowInput, next: Next<WorkflowOutboundCallsInterceptor, 'signalWorkflow'>): Promise<void> {
-    return current().traced ? this.otel.signalWorkflow(input, next) : next(input);
+    return current().traced ? otel().outbound.signalWorkflow(input, next) : next(input);
   }
 
   getLogAttributes(input: GetLogAttributesInput, next: Next<WorkflowOutboundCallsInterceptor, 'getLogAttributes'>): Record<string, unknown> {
     const id = current().requestId;
-    return this.otel.getLogAttributes(id ? { requestId: id, ...input } : input, next);
+    const attributes = id ? { requestId: id, ...input } : input;
+    // Trace ids, when this workflow traces.
+    return loaded ? loaded.outbound.getLogAttributes(attributes, next) : next(attributes);
+  }
+}
+
+class Internals implements WorkflowInternalsInterceptor {
+  dispose(input: DisposeInput, next: Next<WorkflowInternalsInterceptor, 'dispose'>): void {
+    if (loaded) void loaded.internals.dispose(input, next);
+    else next(input);
   }
 }
 
 export const interceptors = (): WorkflowInterceptors => ({
   inbound: [new Inbound()],
   outbound: [new Outbound()],
-  internals: [new OpenTelemetryInternalsInterceptor()],
+  internals: [new Internals()],
 });

@@ -28,7 +28,15 @@ export interface InvitationState {
   tokenGeneration: number;
 }
 
-export interface AcceptArgs {
+/**
+ * When the caller stops waiting (epoch ms, the caller's clock): a decision that has not started by then is refused as
+ * busy, so a caller answered "try again" can trust that nothing happened. Absent in updates sent before it existed.
+ */
+export interface Deadline {
+  answerBy?: number;
+}
+
+export interface AcceptArgs extends Deadline {
   /** The generation of the token presented; a superseded link must not accept. */
   tokenGeneration: number;
   /** The account a product's back end named (its row, by id: no address enters history). */
@@ -37,17 +45,17 @@ export interface AcceptArgs {
 export interface AcceptResult {
   redirectUrl: string | null;
 }
-export interface ActorArgs {
+export interface ActorArgs extends Deadline {
   actor: string;
   reason?: string;
 }
-export interface ResendArgs {
+export interface ResendArgs extends Deadline {
   actor: string;
   /** New expiry, epoch milliseconds. */
   expiresAt?: number;
 }
 
-export interface EditArgs {
+export interface EditArgs extends Deadline {
   actor: string;
   roleId?: string;
   /** New expiry, epoch milliseconds. */

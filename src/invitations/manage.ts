@@ -33,7 +33,7 @@ export async function resendInvitation(
   const invitation = await pendingInvitation(deps, input.tenantId, input.id);
   // A fresh link to an invitation is as good as making it: only for a caller who could have.
   await requireWithinCeiling(deps, invitation.tenant_id, invitation.role_id, input.maxRank);
-  await reserveResend(deps, invitation.id, invitation.created_at);
+  await reserveResend(deps, invitation.id);
   const expiresAt = input.expiresInDays !== undefined ? deps.clock().getTime() + daysToMs(input.expiresInDays) : undefined;
   const state = await deps.workflows.resend(input.id, { actor: input.actor, expiresAt });
   deps.log.info('invitation resent', { invitationId: input.id, tenantId: input.tenantId, generation: state.tokenGeneration });
@@ -79,11 +79,11 @@ async function requireWithinCeiling(deps: InvitationDeps, tenantId: string, role
 }
 
 /** Counts the resend against the invitation's limits, or refuses with 429 and when to retry. */
-async function reserveResend(deps: InvitationDeps, id: string, createdAt: Date): Promise<void> {
+async function reserveResend(deps: InvitationDeps, id: string): Promise<void> {
   await deps.db.transaction().execute(async (tx) => {
     const counters = await lockResendCounters(tx, id);
     if (!counters) throw new UsherError('not-found', 'no such invitation');
-    const verdict = judgeResend(counters, deps.resendLimits, deps.clock(), createdAt);
+    const verdict = judgeResend(counters, deps.resendLimits, deps.clock());
     if (!verdict.ok) {
       throw new UsherError('rate-limited', verdict.message, verdict.retryAfterSeconds !== undefined ? { retryAfter: verdict.retryAfterSeconds } : {});
     }

@@ -9,15 +9,14 @@ export type ResendVerdict = { ok: true; next: ResendCounters } | { ok: false; me
  * Whether one more resend fits: a cooldown since the last, a cap per rolling day, a cap for the invitation's life (which
  * also bounds its workflow's history). 0 switches a limit off.
  */
-export function judgeResend(counters: ResendCounters, limits: ResendLimits, now: Date, sentAt: Date | null = null): ResendVerdict {
+export function judgeResend(counters: ResendCounters, limits: ResendLimits, now: Date): ResendVerdict {
   const t = now.getTime();
   if (limits.perInvitation > 0 && counters.resends >= limits.perInvitation) {
     return { ok: false, message: `this invitation was resent ${counters.resends} times, the most allowed; revoke it and invite again` };
   }
-  // The cooldown runs from the latest email: the last resend, or the invitation's first send.
-  const lastSent = Math.max(counters.last_resent_at?.getTime() ?? 0, sentAt?.getTime() ?? 0);
-  if (limits.cooldownSeconds > 0 && lastSent > 0) {
-    const wait = lastSent + limits.cooldownSeconds * 1000 - t;
+  // The cooldown runs from the last resend: the first resend after the invitation is always allowed (a lost email).
+  if (limits.cooldownSeconds > 0 && counters.last_resent_at) {
+    const wait = counters.last_resent_at.getTime() + limits.cooldownSeconds * 1000 - t;
     if (wait > 0) return { ok: false, message: 'this invitation was resent moments ago', retryAfterSeconds: Math.ceil(wait / 1000) };
   }
   const windowOpen = counters.resend_window_start !== null && t - counters.resend_window_start.getTime() < DAY_MS;

@@ -76,8 +76,12 @@ export class WorkflowStartError extends Error {
 
 /** A create waits for the start: it must not wait long on an unreachable server. */
 const START_DEADLINE_MS = 10_000;
-/** A decision waits for the workflow's answer, its turn behind another decision included (DECISION_QUEUE_MS, 8 s). */
-const DECISION_DEADLINE_MS = 15_000;
+/**
+ * A decision waits for the workflow's answer, its turn behind another decision included (until its answerBy). Under
+ * a backlog (a bulk import's sends ahead of it on the task queue) a decision takes seconds: long enough to answer
+ * truly, short enough for an HTTP client.
+ */
+const DECISION_DEADLINE_MS = 30_000;
 /** Read paths show the state when a worker answers soon, and carry on without it otherwise. */
 const STATE_DEADLINE_MS = 3_000;
 const PROBE_DEADLINE_MS = 1_500;
@@ -89,8 +93,16 @@ const UNAVAILABLE = 14;
 /** Codes with which the server answered the start itself, so nothing was started. */
 const REFUSALS = new Set([3, 5, 6, 7, 8, 9, 11, 12, 16]);
 
-/** The only way the API and the compat adapters reach an invitation's workflow. */
-export function invitationWorkflows(client: Client, taskQueue: string): InvitationWorkflows {
+/** The decision's answerBy leaves it this long to travel back before the caller's own deadline. */
+const ANSWER_MARGIN_MS = 1_500;
+
+/**
+ * The only way the API and the compat adapters reach an invitation's workflow. `clock` is the time decisions' answerBy
+ * is counted in: the wall clock, or a time-skipping test server's.
+ */
+export function invitationWorkflows(client: Client, taskQueue: string, options: { clock?: () => number | Promise<number> } = {}): InvitationWorkflows {
+  const clock = options.clock ?? Date.now;
+  const answerBy = async () => (await clock()) + DECISION_DEADLINE_MS - ANSWER_MARGIN_MS;
   const handle = (id: string) => client.workflow.getHandle(workflowIdFor(id));
   const probe = () => client.connection.withDeadline(Date.now() + PROBE_DEADLINE_MS, () => client.workflowService.getSystemInfo({}));
   const health = new Circuit('the workflow service', probe, { retryAfterSeconds: 2 });
@@ -159,11 +171,12 @@ export function invitationWorkflows(client: Client, taskQueue: string): Invitati
         throw new WorkflowStartError(startRefused(err), err);
       }
     },
-    accept: (id, args) => decide(() => handle(id).executeUpdate(acceptUpdate, { args: [args] })),
-    decline: (id, args) => decide(() => handle(id).executeUpdate(declineUpdate, { args: [args] })),
-    revoke: (id, args) => decide(() => handle(id).executeUpdate(revokeUpdate, { args: [args] })),
-    resend: (id, args) => decide(() => handle(id).executeUpdate(resendUpdate, { args: [args] })),
-    edit: (id, args) => decide(() => handle(id).executeUpdate(editUpdate, { args: [args] })),
+    // Each decision says when its caller stops waiting: one that could not start by then never happens.
+    accept: async (id, args) => decide(async () => handle(id).executeUpdate(acceptUpdate, { args: [{ ...args, answerBy: await answerBy() }] })),
+    decline: async (id, args) => decide(async () => handle(id).executeUpdate(declineUpdate, { args: [{ ...args, answerBy: await answerBy() }] })),
+    revoke: async (id, args) => decide(async () => handle(id).executeUpdate(revokeUpdate, { args: [{ ...args, answerBy: await answerBy() }] })),
+    resend: async (id, args) => decide(async () => handle(id).executeUpdate(resendUpdate, { args: [{ ...args, answerBy: await answerBy() }] })),
+    edit: async (id, args) => decide(async () => handle(id).executeUpdate(editUpdate, { args: [{ ...args, answerBy: await answerBy() }] })),
     state: (id) => call(STATE_DEADLINE_MS, () => handle(id).query(stateQuery)),
     async startBatch(input) {
       await call(START_DEADLINE_MS, () =>

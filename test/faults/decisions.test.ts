@@ -1,7 +1,7 @@
 import { describe } from 'vitest';
 import { rowsOf } from './support/invariants';
 import { firstLinks } from './support/links';
-import { answerSummary, createInvitations, LOAD } from './support/load';
+import { answerSummary, createInvitations, LOAD, RETRY_FOR_MS } from './support/load';
 import { faultScenario } from './support/scenario';
 import { type Answer, eventually } from './support/stack';
 
@@ -20,7 +20,7 @@ describe.concurrent('faults: racing decisions', () => {
    * once and the inviter told once.
    */
   faultScenario('20 concurrent accepts of one link', {}, async ({ stack, ledger, notes, extra }) => {
-    const creating = createInvitations(stack, ledger, { count: LOAD, phase: 'load' });
+    const creating = createInvitations(stack, ledger, { count: LOAD, phase: 'load', retryForMs: RETRY_FOR_MS });
     const links = await firstLinks(stack, LINKS);
     const answers = await Promise.all(
       links.map(async (link) => ({
@@ -71,7 +71,7 @@ describe.concurrent('faults: racing decisions', () => {
    * that won.
    */
   faultScenario('a revoke racing an accept', {}, async ({ stack, ledger, notes, extra }) => {
-    const creating = createInvitations(stack, ledger, { count: LOAD, phase: 'load' });
+    const creating = createInvitations(stack, ledger, { count: LOAD, phase: 'load', retryForMs: RETRY_FOR_MS });
     const links = await firstLinks(stack, PAIRS);
     const races = await Promise.all(
       links.map(async (link) => {

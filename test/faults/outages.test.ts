@@ -1,5 +1,5 @@
 import { describe } from 'vitest';
-import { answerSummary, createInvitations, LOAD } from './support/load';
+import { answerSummary, createInvitations, LOAD, RETRY_FOR_MS } from './support/load';
 import { type OutageResult, outageChecks, runOutage } from './support/outage';
 import { faultScenario } from './support/scenario';
 
@@ -15,7 +15,7 @@ describe.concurrent('faults: outages', () => {
    * reconciler completes).
    */
   faultScenario('Temporal stopped 30 s then restarted', { ownTemporal: true }, async ({ stack, ledger, notes, extra }) => {
-    notes.push(`before: creates ${answerSummary(await createInvitations(stack, ledger, { count: LOAD, phase: 'before' }))}, ${stack.smtp.messages().length} emails out`);
+    notes.push(`before: creates ${answerSummary(await createInvitations(stack, ledger, { count: LOAD, phase: 'before', retryForMs: RETRY_FOR_MS }))}, ${stack.smtp.messages().length} emails out`);
     let result: OutageResult | undefined;
     extra.push(...outageChecks(() => result!));
     result = await runOutage(stack, ledger, notes, { name: 'Temporal', stop: () => stack.temporal!.stop(), start: () => stack.temporal!.start() }, 30_000);
@@ -26,7 +26,7 @@ describe.concurrent('faults: outages', () => {
    * outage answer 503, not 500, and fast.
    */
   faultScenario('PostgreSQL stopped 30 s then restarted', { ownPostgres: true }, async ({ stack, ledger, notes, extra }) => {
-    notes.push(`before: creates ${answerSummary(await createInvitations(stack, ledger, { count: LOAD, phase: 'before' }))}, ${stack.smtp.messages().length} emails out`);
+    notes.push(`before: creates ${answerSummary(await createInvitations(stack, ledger, { count: LOAD, phase: 'before', retryForMs: RETRY_FOR_MS }))}, ${stack.smtp.messages().length} emails out`);
     let result: OutageResult | undefined;
     extra.push(...outageChecks(() => result!));
     result = await runOutage(stack, ledger, notes, { name: 'PostgreSQL', stop: () => stack.postgres!.stop(), start: () => stack.postgres!.start() }, 30_000);

@@ -1,6 +1,6 @@
 import { describe } from 'vitest';
 import { rowsOf } from './support/invariants';
-import { answerSummary, createInvitations, faultEmail, LOAD } from './support/load';
+import { answerSummary, createInvitations, faultEmail, LOAD, RETRY_FOR_MS } from './support/load';
 import { faultScenario } from './support/scenario';
 import { eventually, sleep } from './support/stack';
 
@@ -25,7 +25,7 @@ describe.concurrent('faults: SMTP', () => {
       const { stack, ledger, notes, extra } = ctx;
       stack.smtp.setMode('tempfail');
       const from = Date.now();
-      notes.push(`creates: ${answerSummary(await createInvitations(stack, ledger, { count: LOAD, phase: 'load' }))}`);
+      notes.push(`creates: ${answerSummary(await createInvitations(stack, ledger, { count: LOAD, phase: 'load', retryForMs: RETRY_FOR_MS }))}`);
       await sleep(Math.max(0, 60_000 - (Date.now() - from)));
       const statuses = new Map<string, number>();
       for (const r of await rowsOf(stack)) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
@@ -59,7 +59,7 @@ describe.concurrent('faults: SMTP', () => {
   faultScenario('SMTP 550 at RCPT and at DATA', { smtp: { rejectAtRcpt: atRcpt, rejectAtData: atData } }, async (ctx) => {
     const { stack, ledger, notes, extra } = ctx;
     const kinds = ['rcpt550', 'data550', 'ok'];
-    notes.push(`creates: ${answerSummary(await createInvitations(stack, ledger, { count: LOAD, phase: 'load', email: (i) => faultEmail(kinds[i % 3]!) }))}`);
+    notes.push(`creates: ${answerSummary(await createInvitations(stack, ledger, { count: LOAD, phase: 'load', retryForMs: RETRY_FOR_MS, email: (i) => faultEmail(kinds[i % 3]!) }))}`);
     const rejected = (email: string) => atRcpt(email) || atData(email);
     const settled = await eventually(90_000, async () => (await rowsOf(stack)).every((r) => !rejected(r.email) || r.status !== 'pending'), 1_000);
     const c = stack.smtp.counts();
@@ -79,7 +79,7 @@ describe.concurrent('faults: SMTP', () => {
     const { stack, ledger, notes, extra } = ctx;
     stack.smtp.setMode('hang');
     const from = Date.now();
-    notes.push(`creates: ${answerSummary(await createInvitations(stack, ledger, { count: LOAD, phase: 'load' }))}`);
+    notes.push(`creates: ${answerSummary(await createInvitations(stack, ledger, { count: LOAD, phase: 'load', retryForMs: RETRY_FOR_MS }))}`);
     await sleep(Math.max(0, 45_000 - (Date.now() - from)));
 
     // How the attempts so far ended: by an SMTP timeout of Usher's own (an application failure), or abandoned by

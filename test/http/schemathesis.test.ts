@@ -84,7 +84,7 @@ describe('the OpenAPI document under schemathesis', () => {
     const summary = result.output.slice(result.output.lastIndexOf('=== SUMMARY'));
     const failures = result.output.includes('=== FAILURES') ? result.output.slice(result.output.indexOf('=== FAILURES'), result.output.indexOf('=== SUMMARY')) : '';
     // The run in a few lines, for the log: phases with their times, the cases, what the hooks dropped, the verdict.
-    const digest = result.output.split('\n').filter((line) => /\(in [0-9.]+s\)|generated|Filtered|^=+ .* in [0-9.]+s =+$/.test(line));
+    const digest = result.output.split('\n').filter((line) => /\(in [0-9.]+s\)|Scenarios:|API Links:|generated|Filtered|^=+ .* in [0-9.]+s =+$/.test(line));
     console.log(['schemathesis', ...args.slice(2)].join(' '), `\n${digest.join('\n')}`);
     expect(result.code, `schemathesis ${args.join(' ')}\n\n${failures.slice(0, 30_000)}\n${summary}`).toBe(0);
     expect(summary).toMatch(/passed/);
@@ -152,6 +152,13 @@ max-failures = 1000
 [generation]
 # Text with U+0000 is refused (400) by design, as the document says: PostgreSQL cannot store it.
 allow-x00 = false
+
+# The stateful phase follows the document's links (a created invitation into its resend, revoke, edit…): more
+# scenarios than the other phases' examples, so that most links are walked.
+[phases.stateful]
+max-steps = 20
+[phases.stateful.generation]
+max-examples = 300
 
 # Each security scheme its credential: the /v1 surface as its tenant's owner, the operator token, the seeds' own.
 [auth.openapi.apiKey]

@@ -64,7 +64,8 @@ export async function startTimeSkippingStack(
   const clock = () => new Date(Date.now() + offsetMs);
   const deps: InvitationDeps = {
     db: database.db,
-    workflows: invitationWorkflows(env.client, taskQueue),
+    // Decisions' deadlines in the test server's time, which runs ahead of the wall clock once tests skip.
+    workflows: invitationWorkflows(env.client, taskQueue, { clock: () => env.currentTimeMs() }),
     tokenKeys,
     resendLimits: { cooldownSeconds: 0, perDay: 0, perInvitation: 0 },
     publicBaseUrl,

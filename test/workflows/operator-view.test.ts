@@ -31,7 +31,10 @@ const currentDetails = async (id: string): Promise<string> =>
   ((await handleOf(id).query<temporal.api.sdk.v1.IWorkflowMetadata>('__temporal_workflow_metadata')).currentDetails ?? '') as string;
 async function activitySummaries(id: string): Promise<string[]> {
   const history = await handleOf(id).fetchHistory();
-  return (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).map((e) => text(e.userMetadata?.summary) ?? '(none)');
+  // Activities on the task queue, and a decision's local activities (recorded as markers).
+  return (history.events ?? [])
+    .filter((e) => e.activityTaskScheduledEventAttributes || e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+    .map((e) => text(e.userMetadata?.summary) ?? '(none)');
 }
 
 describe('the Temporal UI', () => {

@@ -160,7 +160,7 @@ export async function checkInvariants(stack: FaultStack, ledger: Ledger, options
       const v = views.get(id)!;
       if (!v.exists) continue; // reported by 1 or 6
       if (v.searchStatus !== row.status || v.queryStatus !== row.status) {
-        out.push(`${short(id)}: row ${row.status}, search attribute ${v.searchStatus ?? '-'}, query ${v.queryStatus ?? `- (${v.queryError ?? 'no answer'})`}, workflow ${v.status}`);
+        out.push(`${short(id)}: row ${row.status}, search attribute ${v.searchStatus ?? '-'}, query ${v.queryStatus ?? `- (${v.queryError ?? 'no answer'})`}, workflow ${v.status}${await inFlight(stack, row.workflow_id)}`);
       }
     }
     return out;
@@ -224,17 +224,15 @@ export async function checkInvariants(stack: FaultStack, ledger: Ledger, options
   };
   const grantCount = count(grants);
   const memberCount = count(memberships);
-  add(
-    INVARIANTS.grantOnce,
-    rows.flatMap((r) => {
-      const g = grantCount.get(r.id) ?? 0;
-      const m = memberCount.get(r.id) ?? 0;
-      if (g > 1) return [`${short(r.id)}: role granted ${g} times`];
-      if (r.status === 'accepted' && (g !== 1 || m !== 1)) return [`${short(r.id)}: accepted with ${g} grants and ${m} memberships`];
-      if (r.status !== 'accepted' && (g > 0 || m > 0)) return [`${short(r.id)}: ${r.status} but ${g} grants, ${m} memberships`];
-      return [];
-    }),
-  );
+  const grantFailures: string[] = [];
+  for (const r of rows) {
+    const g = grantCount.get(r.id) ?? 0;
+    const m = memberCount.get(r.id) ?? 0;
+    if (g > 1) grantFailures.push(`${short(r.id)}: role granted ${g} times (${await grantHistory(stack, r.workflow_id)})`);
+    else if (r.status === 'accepted' && (g !== 1 || m !== 1)) grantFailures.push(`${short(r.id)}: accepted with ${g} grants and ${m} memberships`);
+    else if (r.status !== 'accepted' && (g > 0 || m > 0)) grantFailures.push(`${short(r.id)}: ${r.status} but ${g} grants, ${m} memberships`);
+  }
+  add(INVARIANTS.grantOnce, grantFailures);
 
   // 5. Nothing pending without a running workflow.
   add(
@@ -302,6 +300,38 @@ export async function checkInvariants(stack: FaultStack, ledger: Ledger, options
     notes: options.notes ?? [],
     seconds: Math.round((Date.now() - options.startedAt) / 1000),
   };
+}
+
+/** For a report: how often the workflow scheduled grantRole, and the attempts each took. */
+async function grantHistory(stack: FaultStack, workflowId: string): Promise<string> {
+  try {
+    const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+    const scheduled = new Map<string, number>();
+    for (const e of history.events ?? []) {
+      if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'grantRole') scheduled.set(String(e.eventId), 0);
+      const started = e.activityTaskStartedEventAttributes;
+      if (started && scheduled.has(String(started.scheduledEventId))) scheduled.set(String(started.scheduledEventId), started.attempt ?? 1);
+    }
+    const events = history.events ?? [];
+    const updates = events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'accept').length;
+    const markers = events.filter((e) => e.markerRecordedEventAttributes).length;
+    const taskTimeouts = events.filter((e) => e.workflowTaskTimedOutEventAttributes).length;
+    const taskFailures = events.filter((e) => e.workflowTaskFailedEventAttributes).length;
+    return `history: ${updates} accepts admitted, grantRole scheduled ${scheduled.size}× (attempts ${[...scheduled.values()].join(',') || '-'}), ${markers} markers (local activities, patches), ${taskTimeouts} workflow task timeouts, ${taskFailures} workflow task failures`;
+  } catch (err) {
+    return `history unavailable: ${(err as Error).message.slice(0, 80)}`;
+  }
+}
+
+/** For a report: what the workflow is doing right now (pending activities, attempts, last failure). */
+async function inFlight(stack: FaultStack, workflowId: string): Promise<string> {
+  try {
+    const { raw } = await stack.client.workflow.getHandle(workflowId).describe();
+    const pending = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name} attempt ${a.attempt}${a.lastFailure ? ` (${a.lastFailure.message?.slice(0, 60)})` : ''}`);
+    return pending.length ? `, in flight: ${pending.join('; ')}` : ', no activity in flight';
+  } catch {
+    return '';
+  }
 }
 
 /** The invitation row for an id (scenario checks use it). */

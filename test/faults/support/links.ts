@@ -7,7 +7,7 @@ export interface Link {
 }
 
 /** The tokens of the first `count` invitation emails to arrive (one per invitation). */
-export async function firstLinks(stack: FaultStack, count: number, timeoutMs = 120_000): Promise<Link[]> {
+export async function firstLinks(stack: FaultStack, count: number, timeoutMs = 300_000): Promise<Link[]> {
   const links = new Map<string, Link>();
   await waitFor(`${count} invitation emails`, timeoutMs, () => {
     for (const m of stack.smtp.messages()) {

@@ -4,6 +4,12 @@ import type { FaultStack } from './stack';
 /** How many invitations each scenario keeps in flight; `USHER_FAULT_LOAD=50` for a quick local run. */
 export const LOAD = Math.max(1, Number(process.env.USHER_FAULT_LOAD ?? 200) || 200);
 
+/**
+ * How long the load's callers repeat a create answered 503 (or not at all) before taking that answer: an API under
+ * this load may shed some creates, and a scenario needs its invitations in flight to test anything.
+ */
+export const RETRY_FOR_MS = 180_000;
+
 /** One create request as the caller saw it: the answer, or none (`status: null`). */
 export interface CreateAttempt {
   email: string;
@@ -61,6 +67,11 @@ export async function createInvitations(
     email?: (i: number) => string;
     /** Each caller waits at least this long between its requests (an outage answered in 5 ms must not mean 10 000 requests). */
     paceMs?: number;
+    /**
+     * Like a careful client, repeat a create that got a 503 or no answer (same Idempotency-Key, after its
+     * Retry-After) for up to this long; 0 (the default) takes the first answer. Every attempt is in the ledger.
+     */
+    retryForMs?: number;
   },
 ): Promise<CreateAttempt[]> {
   const made: CreateAttempt[] = [];
@@ -71,23 +82,35 @@ export async function createInvitations(
       const i = next++;
       if (i >= options.count) return;
       const email = options.email?.(i) ?? faultEmail(options.prefix ?? stack.scenario.replace(/[^a-z0-9]+/gi, '-').toLowerCase());
-      const at = Date.now();
-      const answer = await stack.request('/v1/invitations', { json: { email, role: 'member', ...options.body }, timeoutMs: options.timeoutMs ?? 30_000 });
-      const attempt: CreateAttempt = {
-        email,
-        phase: options.phase,
-        status: answer.status,
-        ms: answer.ms,
-        retryAfter: answer.headers?.get('retry-after') ?? null,
-        at,
-        ...(answer.status === 201 ? { id: answer.body.id as string } : {}),
-        ...(answer.status !== null && answer.status !== 201 ? { problem: String(answer.body?.type ?? answer.body?.title ?? '').slice(0, 80) } : {}),
-        ...(answer.error ? { error: answer.error } : {}),
-      };
-      made.push(attempt);
-      ledger.attempts.push(attempt);
-      options.onAnswer?.(attempt);
-      if (options.paceMs && answer.ms < options.paceMs) await new Promise((r) => setTimeout(r, options.paceMs! - answer.ms));
+      const giveUpAt = Date.now() + (options.retryForMs ?? 0);
+      let lastMs = 0;
+      for (;;) {
+        const at = Date.now();
+        const answer = await stack.request('/v1/invitations', {
+          json: { email, role: 'member', ...options.body },
+          headers: { 'idempotency-key': `fault-${email}` },
+          timeoutMs: options.timeoutMs ?? 30_000,
+        });
+        const attempt: CreateAttempt = {
+          email,
+          phase: options.phase,
+          status: answer.status,
+          ms: answer.ms,
+          retryAfter: answer.headers?.get('retry-after') ?? null,
+          at,
+          ...(answer.status === 201 ? { id: answer.body.id as string } : {}),
+          ...(answer.status !== null && answer.status !== 201 ? { problem: String(answer.body?.type ?? answer.body?.title ?? '').slice(0, 80) } : {}),
+          ...(answer.error ? { error: answer.error } : {}),
+        };
+        made.push(attempt);
+        ledger.attempts.push(attempt);
+        options.onAnswer?.(attempt);
+        lastMs = attempt.ms;
+        const unavailable = attempt.status === null || attempt.status >= 500;
+        if (!unavailable || Date.now() >= giveUpAt || options.stopWhen?.()) break;
+        await new Promise((r) => setTimeout(r, Math.max(1_000, Number(attempt.retryAfter ?? 1) * 1_000)));
+      }
+      if (options.paceMs && lastMs < options.paceMs) await new Promise((r) => setTimeout(r, options.paceMs! - lastMs));
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 16 }, caller));

@@ -2,8 +2,8 @@ import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'vitest';
-import { type Check, checkInvariants, type ScenarioReport, settle } from './invariants';
-import { LOAD, Ledger } from './load';
+import { type Check, checkInvariants, rowsOf, type ScenarioReport, settle } from './invariants';
+import { answerSummary, LOAD, Ledger } from './load';
 import { type FaultStack, type FaultStackOptions, startFaultStack } from './stack';
 
 export interface ScenarioContext {
@@ -44,6 +44,14 @@ export function faultScenario(name: string, options: Omit<FaultStackOptions, 'sc
       for (const p of [stack.api, stack.worker]) {
         if (p.child.exitCode !== null && p.child.signalCode === null) ctx.notes.push(`usher ${p.name} exited by itself (${p.child.exitCode}): ${p.tail(3).slice(-600)}`);
       }
+      // Not an invariant but what makes the others mean something: the scenario had its load.
+      ctx.extra.unshift({
+        name: `load: ≥ ${LOAD} invitations in flight`,
+        run: async () => {
+          const made = (await rowsOf(stack!)).length;
+          return made >= LOAD ? [] : [`only ${made} invitations were created (creates: ${answerSummary(ctx.ledger.attempts)})`];
+        },
+      });
       report = await checkInvariants(stack, ctx.ledger, { extra: ctx.extra, notes: ctx.notes, startedAt });
     } catch (err) {
       record({
