@@ -1,5 +1,5 @@
 import { recordAudit } from '../src/db/audit';
-import { upsertMembership } from '../src/db/memberships';
+import { isGrantedBy, upsertMembership } from '../src/db/memberships';
 import type { ActivityDeps } from './deps';
 import { loadInvitationContext } from './load';
 import { provisionUserFor } from './provision-invitee';
@@ -11,6 +11,9 @@ export function grantRoleActivity({ db }: ActivityDeps) {
     // A link-only invitation can be accepted before provisioning ran; provisioning here too keeps that safe.
     const user = await provisionUserFor(db, invitation);
     await db.transaction().execute(async (tx) => {
+      const grant = { tenantId: invitation.tenant_id, userId: user.id, roleId: role.id, invitationId };
+      // A retry after a lost acknowledgement finds the grant done and writes nothing, not a second audit line.
+      if (await isGrantedBy(tx, grant)) return;
       await upsertMembership(tx, { tenantId: invitation.tenant_id, userId: user.id, roleId: role.id, invitationId, acceptedBy: acceptanceId ?? null });
       await recordAudit(tx, {
         tenantId: invitation.tenant_id,

@@ -75,6 +75,18 @@ export async function upsertMembership(
     .execute();
 }
 
+/** Whether this invitation's grant is already recorded: the membership holds its role by this invitation (locked). */
+export async function isGrantedBy(db: Db, input: { tenantId: string; userId: string; roleId: string; invitationId: string }): Promise<boolean> {
+  const row = await db
+    .selectFrom('memberships')
+    .select(['role_id', 'invitation_id'])
+    .where('tenant_id', '=', input.tenantId)
+    .where('user_id', '=', input.userId)
+    .forUpdate()
+    .executeTakeFirst();
+  return row?.invitation_id === input.invitationId && row.role_id === input.roleId;
+}
+
 /** The product account its back end named when accepting; the grant records it. */
 export async function insertAcceptance(db: Db, input: { id: string; invitationId: string; email: string; externalId: string | null }): Promise<void> {
   await db

@@ -173,7 +173,8 @@ describe('script/server supervision', () => {
     }
     expect(await dev.exited).toBe(1);
     const lines = dev.stderr().trim().split('\n');
-    expect(lines.at(-1)).toMatch(/^usher dev: the Temporal dev server killed by SIGKILL, its 4th death within 5 min; stopping everything$/);
+    // Either the fourth death ends it, or a restart that will not come up (on a loaded machine): one line, and down.
+    expect(lines.at(-1)).toMatch(/^usher dev: the Temporal dev server killed by SIGKILL(, its 4th death within 5 min| and could not be started again \(.+\)); stopping everything$/);
     expect(lines.slice(0, -1).filter((l) => !/^usher dev: (the Temporal dev server|PostgreSQL) killed by SIGKILL; restarted it$/.test(l))).toEqual([]);
     await until('no process of the tree left', 30_000, () => leftOf(dev.pid, dir, tree).length === 0, () => JSON.stringify(leftOf(dev.pid, dir, tree)));
   }, 600_000);

@@ -150,10 +150,10 @@ describe('decisions take turns', () => {
       await held.entered;
       const started = Date.now();
       const error = await declineByToken(stack.deps, tokenOf(email.acceptLink)).catch((e: unknown) => e);
-      expect(error).toMatchObject({ code: 'unavailable', extra: { retryAfter: expect.any(Number) } });
-      expect(Date.now() - started).toBeLessThan(17_000);
-      // The workflow gives the queued decline up too (busy), so the 503 is true: it never happens.
-      await new Promise((r) => setTimeout(r, 3_000));
+      // The workflow gives the queued decline up when its caller's deadline comes (busy, try again in a second), so
+      // the 503 is true: it never happens.
+      expect(error).toMatchObject({ code: 'unavailable', extra: { retryAfter: 1 } });
+      expect(Date.now() - started).toBeLessThan(30_000);
     } finally {
       held.release();
     }
@@ -162,7 +162,7 @@ describe('decisions take turns', () => {
     await stack.env.sleep('1 minute');
     expect(await handleOf(invitation.id).query(stateQuery)).toMatchObject({ status: 'pending', tokenGeneration: 1 });
     expect((await findInvitationById(stack.db, invitation.id))?.status).toBe('pending');
-  }, 60_000);
+  }, 120_000);
 
   it('every history above replays deterministically against the current workflow code', async () => {
     const rows = await stack.db.selectFrom('invitations').select(['id', 'email']).orderBy('created_at').execute();

@@ -14,7 +14,7 @@ import { describe, expect, inject, it } from 'vitest';
 //   mail-failures.test.ts (patch 'failures-settle-the-invitation', 'resend-mail-after-decision'): always-421,
 //     broken-step, data-554, notice-invitee, reminder-550, resend-bounce
 //   decisions.test.ts (decisions waiting their turn, the busy timer): accept-old-link, busy, revoke-after-resend,
-//     revoke-during-accept, ten-resends
+//     revoke-during-accept, ten-resends; then with each decision's answerBy: busy-answer-by, twenty-accepts
 const dir = path.join(import.meta.dirname, 'histories');
 
 async function recorded() {
@@ -27,7 +27,7 @@ async function recorded() {
 describe('workflow histories recorded earlier', () => {
   it('all replay against the current workflow code', async () => {
     const histories = await recorded();
-    expect(histories.length).toBeGreaterThanOrEqual(22);
+    expect(histories.length).toBeGreaterThanOrEqual(24);
     const workflowBundle = { code: await readFile(inject('workflowBundlePath'), 'utf8') };
     const inputs = histories.map(({ file, bytes }) => ({ workflowId: file, history: temporal.api.history.v1.History.decode(bytes) }));
     const failures: string[] = [];
