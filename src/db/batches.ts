@@ -34,6 +34,18 @@ export async function findBatchByIdempotencyKey(db: Db, tenantId: string, key: s
   return db.selectFrom('invitation_batches').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', '=', key).executeTakeFirst();
 }
 
+/** Batches still running that were stored before `createdBefore`: the reconciler makes sure each has its workflow. */
+export async function listRunningBatches(db: Db, createdBefore: Date, limit: number): Promise<{ id: string; total: number }[]> {
+  return db
+    .selectFrom('invitation_batches')
+    .select(['id', 'total'])
+    .where('status', '=', 'running')
+    .where('created_at', '<', createdBefore)
+    .orderBy('created_at')
+    .limit(limit)
+    .execute();
+}
+
 export async function deleteBatch(db: Db, id: string): Promise<void> {
   await db.deleteFrom('invitation_batches').where('id', '=', id).execute();
 }

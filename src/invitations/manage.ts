@@ -1,5 +1,6 @@
 import type { Invitation } from '../db/database';
-import { findInvitation, lockResendCounters, saveResendCounters } from '../db/invitations';
+import { findInvitation, lockResendCounters, type ResendCounters, saveResendCounters } from '../db/invitations';
+import { decisionNotTaken } from '../temporal/invitation-client';
 import { judgeResend } from './resend-limits';
 import { findRoleById, findRoleBySlug } from '../db/roles';
 import { checkInviter } from './policy';
@@ -33,9 +34,16 @@ export async function resendInvitation(
   const invitation = await pendingInvitation(deps, input.tenantId, input.id);
   // A fresh link to an invitation is as good as making it: only for a caller who could have.
   await requireWithinCeiling(deps, invitation.tenant_id, invitation.role_id, input.maxRank);
-  await reserveResend(deps, invitation.id);
+  const reservation = await reserveResend(deps, invitation.id);
   const expiresAt = input.expiresInDays !== undefined ? deps.clock().getTime() + daysToMs(input.expiresInDays) : undefined;
-  const state = await deps.workflows.resend(input.id, { actor: input.actor, expiresAt });
+  let state: Awaited<ReturnType<InvitationDeps['workflows']['resend']>>;
+  try {
+    state = await deps.workflows.resend(input.id, { actor: input.actor, expiresAt });
+  } catch (err) {
+    // A resend that certainly did not happen (Temporal down, the workflow refused it) does not count against the limits.
+    if (decisionNotTaken(err)) await releaseResend(deps, invitation.id, reservation);
+    throw err;
+  }
   deps.log.info('invitation resent', { invitationId: input.id, tenantId: input.tenantId, generation: state.tokenGeneration });
   return {
     acceptUrl: invitation.send_email
@@ -79,8 +87,13 @@ async function requireWithinCeiling(deps: InvitationDeps, tenantId: string, role
 }
 
 /** Counts the resend against the invitation's limits, or refuses with 429 and when to retry. */
-async function reserveResend(deps: InvitationDeps, id: string): Promise<void> {
-  await deps.db.transaction().execute(async (tx) => {
+interface ResendReservation {
+  before: ResendCounters;
+  after: ResendCounters;
+}
+
+async function reserveResend(deps: InvitationDeps, id: string): Promise<ResendReservation> {
+  return deps.db.transaction().execute(async (tx) => {
     const counters = await lockResendCounters(tx, id);
     if (!counters) throw new UsherError('not-found', 'no such invitation');
     const verdict = judgeResend(counters, deps.resendLimits, deps.clock());
@@ -88,5 +101,16 @@ async function reserveResend(deps: InvitationDeps, id: string): Promise<void> {
       throw new UsherError('rate-limited', verdict.message, verdict.retryAfterSeconds !== undefined ? { retryAfter: verdict.retryAfterSeconds } : {});
     }
     await saveResendCounters(tx, id, verdict.next);
+    return { before: counters, after: verdict.next };
+  });
+}
+
+/** Gives a reservation back, unless another resend has reserved since (then its counters stand). */
+async function releaseResend(deps: InvitationDeps, id: string, reservation: ResendReservation): Promise<void> {
+  await deps.db.transaction().execute(async (tx) => {
+    const counters = await lockResendCounters(tx, id);
+    if (counters && counters.resends === reservation.after.resends && counters.last_resent_at?.getTime() === reservation.after.last_resent_at?.getTime()) {
+      await saveResendCounters(tx, id, reservation.before);
+    }
   });
 }

@@ -63,13 +63,18 @@ export async function settleClosedInvitations(deps: InvitationDeps, options: { l
   return settled;
 }
 
-/** Runs both repairs every `intervalMs` until stopped; a dependency that is down only postpones them. */
-export function scheduleReconciler(deps: InvitationDeps, intervalMs = 30_000): () => void {
+export type Repair = (deps: InvitationDeps) => Promise<unknown>;
+
+/**
+ * Runs both repairs, then any `more` (a feature's own, e.g. bulk's), every `intervalMs` until stopped; a dependency
+ * that is down only postpones them.
+ */
+export function scheduleReconciler(deps: InvitationDeps, intervalMs = 30_000, more: Repair[] = []): () => void {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    reconcile(deps)
+    reconcile(deps, more)
       .catch((err) => deps.log.error('reconciler failed', { error: String(err) }))
       .finally(() => {
         running = false;
@@ -79,7 +84,8 @@ export function scheduleReconciler(deps: InvitationDeps, intervalMs = 30_000): (
   return () => clearInterval(timer);
 }
 
-async function reconcile(deps: InvitationDeps): Promise<void> {
+async function reconcile(deps: InvitationDeps, more: Repair[]): Promise<void> {
   await startUnstartedInvitations(deps);
   await settleClosedInvitations(deps);
+  for (const repair of more) await repair(deps);
 }

@@ -2,7 +2,6 @@ import type { Client } from '@temporalio/client';
 import { connectDatabase } from '../db/connect';
 import { migrateDown, migrateToLatest } from '../db/migrate';
 import { invitationUsage, runInvitationCommand } from '../invitations/cli';
-import { scheduleReconciler } from '../invitations/reconcile';
 import { createLogger } from '../lib/log';
 import { managementUsage, runManagementCommand } from '../management/cli';
 import { connectClient } from '../temporal/connect';
@@ -10,7 +9,7 @@ import type { TokenKeyRing } from '../lib/token-keys';
 import { type Config, ConfigError, loadConfig, requireSettings } from './config';
 import { observeApi, observeWorker } from './observability';
 import { quietRuntime } from './worker';
-import { apiDeps, closeServer, coreSettings, invitationDeps, listen, requireSharedTokenKeys, runWorker } from './wiring';
+import { apiDeps, closeServer, coreSettings, invitationDeps, listen, requireSharedTokenKeys, runWorker, startReconciler } from './wiring';
 
 const usage = `usage: usher <command>
   dev              everything locally: Temporal dev server + UI, embedded PostgreSQL, worker, API, mail outbox
@@ -54,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
       const client = await connectClient(c.temporal);
       const observed = await observeApi(c, db, client, log);
       const deps = invitationDeps(db, client, coreSettings(c, c.tokenKeys), log);
-      const stopReconciler = scheduleReconciler(deps);
+      const stopReconciler = startReconciler(deps);
       const server = await listen(apiDeps(deps, client, { adminToken: c.adminToken, trustProxy: c.trustProxy, limits: c.limits }), c.host, c.port);
       log.info('api listening', { host: c.host, port: c.port, publicBaseUrl: c.publicBaseUrl });
       await untilSignal();

@@ -6,7 +6,9 @@ import { registerTokenKeys } from '../db/token-keys';
 import { createSmtpMailer, type Mailer, type SmtpTimeouts } from '../email/mailer';
 import { compileTemplates } from '../email/templates';
 import type { Outbox } from '../http/outbox';
+import { startUnstartedBatches } from '../bulk/reconcile';
 import type { InvitationDeps, ResendLimits } from '../invitations/deps';
+import { scheduleReconciler } from '../invitations/reconcile';
 import type { Logger } from '../lib/log';
 import { keyFingerprint, type TokenKeyRing } from '../lib/token-keys';
 import { connectClient, type TemporalConnectionSettings } from '../temporal/connect';
@@ -208,4 +210,9 @@ export async function runWorker(options: {
       await done;
     },
   };
+}
+
+/** Every repair the API runs in the background: the invitations' own two, then bulk's. */
+export function startReconciler(deps: InvitationDeps): () => void {
+  return scheduleReconciler(deps, undefined, [startUnstartedBatches]);
 }

@@ -9,6 +9,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Circuit } from '../lib/circuit';
+import { keyedTurns } from '../lib/turns';
 import { UsherError } from '../lib/errors';
 import type { invitationWorkflow } from '../../workflows/invitation';
 import type { invitationBatchWorkflow } from '../../workflows/invitation-batch';
@@ -134,12 +135,25 @@ export function invitationWorkflows(client: Client, taskQueue: string, options: 
     }
   };
 
-  const decide = async <R>(run: () => Promise<R>): Promise<R> => {
-    try {
-      return await call(DECISION_DEADLINE_MS, run);
-    } catch (err) {
-      throw mapUpdateError(err, health);
-    }
+  /**
+   * Decisions on one invitation from this process go one at a time: twenty clicks on one link send one update, and the
+   * rest follow once it is answered, when the workflow's validator refuses them at once. Sent together they would all
+   * queue inside the workflow (each an accepted update in its history) and in the server's in-flight update limit.
+   * The turn shares the decision's deadline; the workflow's own queue keeps decisions from several processes in order.
+   */
+  const turns = keyedTurns();
+  const decide = async <R>(invitationId: string, run: (answerBy: number) => Promise<R>): Promise<R> => {
+    const arrived = Date.now();
+    const by = await answerBy();
+    return turns.run(invitationId, DECISION_DEADLINE_MS / 2, async () => {
+      try {
+        return await call(DECISION_DEADLINE_MS - (Date.now() - arrived), () => run(by));
+      } catch (err) {
+        const mapped = mapUpdateError(err, health);
+        if (certainlyNotTaken(err) && mapped instanceof Error) notTaken.add(mapped);
+        throw mapped;
+      }
+    });
   };
 
   return {
@@ -172,23 +186,29 @@ export function invitationWorkflows(client: Client, taskQueue: string, options: 
       }
     },
     // Each decision says when its caller stops waiting: one that could not start by then never happens.
-    accept: async (id, args) => decide(async () => handle(id).executeUpdate(acceptUpdate, { args: [{ ...args, answerBy: await answerBy() }] })),
-    decline: async (id, args) => decide(async () => handle(id).executeUpdate(declineUpdate, { args: [{ ...args, answerBy: await answerBy() }] })),
-    revoke: async (id, args) => decide(async () => handle(id).executeUpdate(revokeUpdate, { args: [{ ...args, answerBy: await answerBy() }] })),
-    resend: async (id, args) => decide(async () => handle(id).executeUpdate(resendUpdate, { args: [{ ...args, answerBy: await answerBy() }] })),
-    edit: async (id, args) => decide(async () => handle(id).executeUpdate(editUpdate, { args: [{ ...args, answerBy: await answerBy() }] })),
+    accept: (id, args) => decide(id, (answerBy) => handle(id).executeUpdate(acceptUpdate, { args: [{ ...args, answerBy }] })),
+    decline: (id, args) => decide(id, (answerBy) => handle(id).executeUpdate(declineUpdate, { args: [{ ...args, answerBy }] })),
+    revoke: (id, args) => decide(id, (answerBy) => handle(id).executeUpdate(revokeUpdate, { args: [{ ...args, answerBy }] })),
+    resend: (id, args) => decide(id, (answerBy) => handle(id).executeUpdate(resendUpdate, { args: [{ ...args, answerBy }] })),
+    edit: (id, args) => decide(id, (answerBy) => handle(id).executeUpdate(editUpdate, { args: [{ ...args, answerBy }] })),
     state: (id) => call(STATE_DEADLINE_MS, () => handle(id).query(stateQuery)),
     async startBatch(input) {
-      await call(START_DEADLINE_MS, () =>
-        client.workflow.start<typeof invitationBatchWorkflow>('invitationBatchWorkflow', {
-          workflowId: batchWorkflowIdFor(input.batchId),
-          taskQueue,
-          args: [input],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          staticSummary: `Bulk batch ${input.batchId} · ${input.total} rows`,
-        }),
-      );
+      try {
+        await call(START_DEADLINE_MS, () =>
+          client.workflow.start<typeof invitationBatchWorkflow>('invitationBatchWorkflow', {
+            workflowId: batchWorkflowIdFor(input.batchId),
+            taskQueue,
+            args: [input],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            staticSummary: `Bulk batch ${input.batchId} · ${input.total} rows`,
+          }),
+        );
+      } catch (err) {
+        // A batch whose workflow ran and closed is started no second time.
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+        throw new WorkflowStartError(startRefused(err), err);
+      }
     },
     async ping() {
       await call(PROBE_DEADLINE_MS + 1_000, probe);
@@ -312,6 +332,24 @@ function startRefused(err: unknown): boolean {
     return /No connection established|ECONNREFUSED|Name resolution failed|getaddrinfo/i.test(messagesOf(err));
   }
   return false;
+}
+
+const notTaken = new WeakSet<Error>();
+
+/**
+ * Whether a decision that failed certainly did not happen: it never left this process (Temporal known down, or never
+ * reached), or the workflow refused it. A deadline that passed is not such a failure: the decision may still land.
+ */
+export function decisionNotTaken(err: unknown): boolean {
+  return err instanceof Error && notTaken.has(err);
+}
+
+function certainlyNotTaken(err: unknown): boolean {
+  if (err instanceof NotSent || err instanceof WorkflowNotFoundError) return true;
+  // The circuit's own refusal, before anything was sent.
+  if (err instanceof UsherError) return err.code === 'unavailable';
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) return true;
+  return err instanceof Error && /workflow execution already completed/i.test(err.message);
 }
 
 function mapUpdateError(err: unknown, health: Circuit): unknown {

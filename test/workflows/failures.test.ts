@@ -7,6 +7,9 @@ import { UsherError } from '../../src/lib/errors';
 import { createInvitation } from '../../src/invitations/create-invitation';
 import { newId } from '../../src/lib/ids';
 import { startUnstartedInvitations } from '../../src/invitations/reconcile';
+import { startUnstartedBatches } from '../../src/bulk/reconcile';
+import { createBatch } from '../../src/bulk/create-batch';
+import { findBatchById } from '../../src/db/batches';
 import { hashToken, tokenFor } from '../../src/invitations/tokens';
 import { invitationWorkflows } from '../../src/temporal/invitation-client';
 import { workflowIdFor } from '../../workflows/messages';
@@ -125,6 +128,33 @@ describe('when things go wrong', () => {
     expect(await startUnstartedInvitations(stack.deps, { graceMs: 0 })).toBe(1);
     await stack.mail.waitFor(sentTo('unknown-start@example.com'));
     expect((await handleOf(id).query('state')) as { status: string }).toMatchObject({ status: 'pending' });
+  });
+
+  it('a bulk batch whose start outcome is unknown is kept: 503 with its id, and the reconciler starts it', async () => {
+    const client = new Client({
+      connection: stack.env.connection,
+      interceptors: { workflow: [{ start: () => Promise.reject(deadlineExceeded()) }] },
+    });
+    const deps = { ...stack.deps, workflows: invitationWorkflows(client, stack.taskQueue) };
+    const error = await createBatch(deps, {
+      tenantId: tenant.id,
+      inviterUserId: tenant.owner.id,
+      maxRank: null,
+      rows: [{ email: 'unknown-batch-start@example.com', role: 'member' }],
+      sendEmail: true,
+      actor: 'test',
+      idempotencyKey: 'unknown-batch-start',
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'unavailable', extra: { batchId: expect.any(String) } });
+    const batchId = (error as UsherError).extra.batchId as string;
+    expect(await findBatchById(stack.db, batchId)).toMatchObject({ status: 'running', total: 1 });
+    // The caller's retry with its Idempotency-Key finds the batch it was not told about.
+    expect(await createBatch(stack.deps, { tenantId: tenant.id, inviterUserId: tenant.owner.id, maxRank: null, rows: [{ email: 'x@example.com' }], sendEmail: true, actor: 'test', idempotencyKey: 'unknown-batch-start' })).toMatchObject({ id: batchId, replayed: true });
+    expect(await startUnstartedBatches(stack.deps, { graceMs: 0 })).toBeGreaterThanOrEqual(1);
+    await stack.mail.waitFor(sentTo('unknown-batch-start@example.com'));
+    // A second pass finds the batch running (or done) and starts nothing twice: still one email.
+    await startUnstartedBatches(stack.deps, { graceMs: 0 });
+    expect(stack.mail.messages().filter(sentTo('unknown-batch-start@example.com'))).toHaveLength(1);
   });
 
   it('a start that went through but answered late: the retry with its Idempotency-Key gets the invitation, one email', async () => {

@@ -40,7 +40,7 @@ beforeAll(async () => {
   db = connectDatabase(url.toString(), { connectTimeoutMs: 2_000 });
   // The production client: its channel reconnects within 2 s of the server's return (src/temporal/connect.ts).
   client = await connectClient({ address: temporalProxy.address, namespace: 'default' });
-  const settings = { tokenKeys: stack.deps.tokenKeys, publicBaseUrl: stack.deps.publicBaseUrl, taskQueue: stack.taskQueue, resendLimits: stack.deps.resendLimits };
+  const settings = { tokenKeys: stack.deps.tokenKeys, publicBaseUrl: stack.deps.publicBaseUrl, taskQueue: stack.taskQueue, resendLimits: { cooldownSeconds: 0, perDay: 0, perInvitation: 1 } };
   const apiPort = await freePort();
   server = await listen(apiDeps(invitationDeps(db, client, settings, createLogger('silent')), client, { limits: { writesPerMinute: 0, loginsPerMinute: 0 } }), '127.0.0.1', apiPort);
   base = `http://127.0.0.1:${apiPort}`;
@@ -108,6 +108,8 @@ describe('dependency outages under a running API', () => {
     const revoke = await timed(() => api(`/v1/invitations/${open.id}/revoke`, { method: 'POST', json: {} }));
     expect(revoke.ms).toBeLessThan(1_000);
     await expectUnavailable(revoke.value, 'unavailable');
+    // One resend is allowed per invitation here: one that certainly did not happen must not use it up.
+    await expectUnavailable(await api(`/v1/invitations/${open.id}/resend`, { method: 'POST', json: {} }), 'unavailable');
     const ready = await readiness();
     expect(ready).toEqual({ status: 503, checks: { database: 'ok', temporal: 'unavailable' } });
     const stored = await stack.db.selectFrom('invitations').select('email').where('email', 'like', 'during-outage-%').execute();
@@ -117,6 +119,8 @@ describe('dependency outages under a running API', () => {
     expect(await untilReadiness(200, 6_000)).toBeLessThan(6_000);
     const after = await api('/v1/invitations', { method: 'POST', json: { email: 'after-outage@example.com', role: 'member' } });
     expect(after.status).toBe(201);
+    expect((await api(`/v1/invitations/${open.id}/resend`, { method: 'POST', json: {} })).status).toBe(200);
+    expect((await api(`/v1/invitations/${open.id}/resend`, { method: 'POST', json: {} })).status).toBe(429);
     const revoked = await api(`/v1/invitations/${open.id}/revoke`, { method: 'POST', json: {} });
     expect(revoked.status).toBeLessThan(300);
   }, 60_000);
