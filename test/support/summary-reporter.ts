@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import type { Reporter, TestModule } from 'vitest/node';
 
 /** Ends the run with one plain line, `tests: N passed, N failed, N skipped`, that CI and people can read. */
@@ -12,6 +13,9 @@ export default class SummaryReporter implements Reporter {
         else counts.skipped++;
       }
     }
-    process.stdout.write(`\ntests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
+    const line = `tests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`;
+    process.stdout.write(`\n${line}\n`);
+    // script/test repeats it once vitest has exited, so it is the run's last line whatever the processes print on the way out.
+    if (process.env.USHER_TEST_SUMMARY) writeFileSync(process.env.USHER_TEST_SUMMARY, `${line}\n`);
   }
 }
