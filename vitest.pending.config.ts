@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import base from './vitest.config.ts';
+import base from './vitest.config';
 
 /** The scenarios kept out of the default run until they hold (see vitest.config.ts). */
 export default defineConfig({

@@ -2,6 +2,7 @@ import Router, { type RouterContext } from '@koa/router';
 import type { Context } from 'koa';
 import type { InvitationDeps } from '../invitations/deps';
 import { UsherError } from '../lib/errors';
+import { refuseUnstorable } from './body';
 
 type Handler = (ctx: RouterContext) => Promise<void> | void;
 
@@ -23,11 +24,17 @@ export interface SeedApi {
   refuse: (ctx: RouterContext, err: unknown) => void;
 }
 
-/** The router of one seed API: every error a handler throws leaves in the vendor's shape, never as problem+json. */
+/**
+ * The router of one seed API: every error a handler throws leaves in the vendor's shape, never as problem+json. Query
+ * and path parameters holding text PostgreSQL cannot store are refused before the handler runs, as invalid input
+ * (bodies are checked where they are parsed: parseJson, or refuseUnstorable on form fields).
+ */
 export function seedRoutes({ endpoints, refuse }: SeedApi): Router {
   const router = new Router();
   const answered = (handler: Handler) => async (ctx: RouterContext) => {
     try {
+      refuseUnstorable(ctx.params, 'the path');
+      refuseUnstorable(ctx.query, 'the query');
       await handler(ctx);
     } catch (err) {
       refuse(ctx, err);

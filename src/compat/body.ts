@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { MAX_BODY_BYTES, readRawBody } from '../http/body';
+import { MAX_BODY_BYTES, readRawBody, unstorableText } from '../http/body';
 import { UsherError } from '../lib/errors';
 
 /** The raw body; one over `limit` bytes is refused with the vendor's 400, given its wording. */
@@ -33,13 +33,39 @@ export async function readRawBytes(ctx: Context, limit = MAX_BODY_BYTES): Promis
   return Buffer.concat(chunks);
 }
 
-/** JSON text as a value; text that is not JSON is refused with the vendor's error, given the parser's reason. */
+/**
+ * JSON text as a value; text that is not JSON is refused with the vendor's error, given the parser's reason. A value
+ * holding text PostgreSQL cannot store is refused too (see refuseUnstorable).
+ */
 export function parseJson(raw: string, malformed: (reason: string) => Error): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(raw);
+    value = JSON.parse(raw);
   } catch (err) {
     throw malformed((err as Error).message);
   }
+  refuseUnstorable(value);
+  return value;
+}
+
+/** An application/x-www-form-urlencoded body's fields, in order; one holding text PostgreSQL cannot store is refused. */
+export function formFields(raw: string): Array<[name: string, value: string]> {
+  const fields = [...new URLSearchParams(raw)];
+  for (const [name, value] of fields) refuseUnstorable({ [name]: value });
+  return fields;
+}
+
+/**
+ * Text PostgreSQL cannot store (U+0000, unpaired surrogates) anywhere in `value`, names included, refused as
+ * `invalid-request` before anything looks it up or stores it: the native API's rule (unstorableText), which each
+ * adapter answers as its own invalid input. `where` names the value when it is not an object of named fields.
+ */
+export function refuseUnstorable(value: unknown, where?: string): void {
+  const found = unstorableText(value);
+  if (!found) return;
+  // A name that is itself unstorable is not echoed.
+  const field = found.path !== '' && !unstorableText(found.path) ? found.path : where;
+  throw new UsherError('invalid-request', `${field ?? 'the request'}: ${found.message}`, field ? { field } : {});
 }
 
 /** A body that must be JSON, refused in the core's terms: another media type is 415 (`unsupported` says what to send), broken JSON 400. */

@@ -59,6 +59,13 @@ const WHITESPACE = /[ \t\r\n]/;
 const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 const XML_NAMESPACE = 'http://www.w3.org/XML/1998/namespace';
 
+/**
+ * How deep elements may nest, the root being level 1. A `<qdbapi>` request is 2 levels deep and a SOAP envelope with
+ * WS-Security headers under 10; the parser descends by recursion, so without a limit a few thousand nested elements
+ * (well within either body limit) would overflow the call stack instead of being refused.
+ */
+export const MAX_XML_DEPTH = 64;
+
 /** XML 1.0 `Char`: tab, newline, carriage return and everything from space up, minus surrogates, U+FFFE and U+FFFF. */
 export function isXmlChar(code: number): boolean {
   return (
@@ -126,7 +133,7 @@ class Parser {
     if (this.src.startsWith('<!DOCTYPE', this.pos)) this.fail('document type declarations are not accepted');
     if (this.pos >= this.src.length) this.fail('the body is empty: expected an XML element');
     if (this.src[this.pos] !== '<') this.fail('expected an XML element');
-    const root = this.element(new Map([['xml', XML_NAMESPACE]]));
+    const root = this.element(new Map([['xml', XML_NAMESPACE]]), 1);
     this.misc();
     if (this.pos < this.src.length) this.fail(`unexpected content after </${root.name}>`);
     return root;
@@ -180,8 +187,12 @@ class Parser {
     }
   }
 
-  /** `<name attr="…">content</name>` or `<name/>`, with its namespace resolved in `outer`'s scope plus its own declarations. */
-  private element(outer: Scope): XmlElement {
+  /**
+   * `<name attr="…">content</name>` or `<name/>`, with its namespace resolved in `outer`'s scope plus its own
+   * declarations; `depth` is its level (the root's is 1), refused past MAX_XML_DEPTH.
+   */
+  private element(outer: Scope, depth: number): XmlElement {
+    if (depth > MAX_XML_DEPTH) this.fail(`elements may nest at most ${MAX_XML_DEPTH} levels deep`);
     const offset = this.pos;
     const { name, attributes, selfClosing } = this.startTag();
     const scope = this.scopeOf(attributes, outer);
@@ -212,7 +223,7 @@ class Parser {
       } else if (this.src.startsWith('<!', this.pos)) {
         this.fail('markup declarations are not accepted inside an element');
       } else if (this.src[this.pos] === '<') {
-        element.children.push(this.element(scope));
+        element.children.push(this.element(scope, depth + 1));
       } else {
         const value = this.text();
         const last = element.children.at(-1);

@@ -4,7 +4,7 @@ import type { InvitationDeps } from '../../invitations/deps';
 import { UsherError } from '../../lib/errors';
 import { readRawBody } from '../../http/body';
 import { seedRoutes } from '../adapter';
-import { jsonOf, readRawBytes } from '../body';
+import { formFields, jsonOf, readRawBytes } from '../body';
 import { decodeXmlBody, XmlParseError } from '../xml';
 import { mendixRefusal, refuse } from './errors';
 import { sendInvite } from './send-invite';
@@ -22,6 +22,13 @@ import { inviteApiWsdl, MENDIX_SOAP_PATH } from './wsdl';
  * Both authenticate and decide alike (send-invite.ts); see docs/compat/mendix.md.
  */
 export const MENDIX_PATHS = ['/api/1/invite', '/api/1/invite/'] as const;
+
+/**
+ * A method the SOAP endpoint does not answer (neither POST nor GET). WS-I Basic Profile 1.1 (R1114) asks for 405, and a
+ * 4xx carries no SOAP Fault (SOAP 1.1 faults travel with HTTP 500), so it is answered as the JSON call answers one:
+ * 405 with `Allow` and Mendix's JSON refusal. GET without ?wsdl is a declared method, refused with a fault.
+ */
+class UndeclaredMethod extends UsherError {}
 
 /** A SendInvite envelope is a few hundred bytes; this leaves room for WS-Security headers and long addresses. */
 const MAX_SOAP_BYTES = 64 * 1024;
@@ -42,10 +49,14 @@ export function mendixRoutes(deps: InvitationDeps): Router[] {
       {
         paths: [MENDIX_SOAP_PATH],
         methods: { GET: (ctx) => wsdl(deps, ctx), POST: (ctx) => sendSoapInvite(deps, ctx) },
-        otherMethods: (ctx) => new UsherError('method-not-allowed', `${ctx.method} is not allowed here; POST a SOAP request, or GET ?wsdl`),
+        otherMethods: (ctx) => new UndeclaredMethod('method-not-allowed', `${ctx.method} is not allowed here; POST a SOAP request, or GET ?wsdl`),
       },
     ],
     refuse: (ctx, err) => {
+      if (err instanceof UndeclaredMethod) {
+        refuse(deps, ctx, err);
+        return;
+      }
       // A fault about the envelope is invalid input too; SOAP only gives it its own fault code.
       const envelope = err instanceof EnvelopeFault ? err : undefined;
       const refusal = mendixRefusal(deps, ctx, envelope ? new UsherError('invalid-request', envelope.message) : err);
@@ -64,7 +75,7 @@ async function sendJsonInvite(deps: InvitationDeps, ctx: Context): Promise<void>
 async function readParams(ctx: Context): Promise<Record<string, unknown>> {
   const raw = await readRawBody(ctx);
   if (raw.trim() === '') throw new UsherError('invalid-request', 'send the SendInvite parameters in the request body');
-  if (ctx.is('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(raw));
+  if (ctx.is('application/x-www-form-urlencoded')) return Object.fromEntries(formFields(raw));
   const value = jsonOf(ctx, raw, 'send the SendInvite parameters as application/json or application/x-www-form-urlencoded');
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new UsherError('invalid-request', 'send the SendInvite parameters as a JSON object');

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { readRawBytes } from '../body';
+import { formFields, readRawBytes } from '../body';
 import { decodeXmlBody, XmlParseError } from '../xml';
 import { QuickbaseError } from './errors';
 import { parseQdbapi } from './xml';
@@ -76,7 +76,7 @@ export async function withBody(ctx: Context, params: Params): Promise<void> {
   const trimmed = bytes.toString('latin1').replace(/^\xEF\xBB\xBF/, '').trimStart();
   if (trimmed === '') return;
   if (!trimmed.startsWith('<') && ctx.is('application/x-www-form-urlencoded')) {
-    for (const [name, value] of new URLSearchParams(bytes.toString('utf8'))) params.add(name, value);
+    for (const [name, value] of formFields(bytes.toString('utf8'))) params.add(name, value);
     return;
   }
   try {

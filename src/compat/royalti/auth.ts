@@ -4,6 +4,7 @@ import { classifyRoyaltiKey } from '../../db/compat-credentials';
 import type { RoyaltiKeyKind, Tenant } from '../../db/database';
 import { findTenantByRoyaltiWorkspace } from '../../db/tenants';
 import { findUserByEmail, findUserById } from '../../db/users';
+import { unstorableText } from '../../http/body';
 import type { InvitationDeps } from '../../invitations/deps';
 import { RoyaltiError } from './errors';
 import { singleQuery, UUID } from './request';
@@ -32,6 +33,8 @@ export async function authenticate(deps: InvitationDeps, ctx: Context): Promise<
   } catch {
     throw new RoyaltiError(401, 'Unauthorized: the bearer token is not a JWT');
   }
+  // Its claims name the workspace and the inviter, both looked up: text PostgreSQL cannot store names neither.
+  if (unstorableText(unverified)) throw new RoyaltiError(401, 'Unauthorized: the bearer token is not valid for this workspace');
 
   const fromQuery = singleQuery(ctx, 'workspaceId');
   const fromClaim = typeof unverified.workspaceId === 'string' && unverified.workspaceId !== '' ? unverified.workspaceId : undefined;
