@@ -1,8 +1,10 @@
+import { acceptInvitationActivity } from './accept-invitation';
 import type { ActivityDeps } from './deps';
 import { editInvitationActivity } from './edit-invitation';
 import { finishInvitationActivity } from './finish-invitation';
 import { grantRoleActivity } from './grant-role';
 import { notifyInviterActivity } from './notify-inviter';
+import { openInvitationActivity } from './open-invitation';
 import { completeBatchActivity, processBatchChunkActivity } from './process-batch';
 import { provisionInviteeActivity } from './provision-invitee';
 import { rotateTokenActivity } from './rotate-token';
@@ -12,8 +14,8 @@ import { webhookActivities } from './webhooks';
 
 export type { ActivityDeps } from './deps';
 
-/** Built once by the worker over real dependencies; tests build it over theirs. No module singletons. */
-export function createActivities(deps: ActivityDeps) {
+/** The single steps, each also an activity of its own (histories recorded before MERGED_STEPS schedule them one by one). */
+function createSteps(deps: ActivityDeps) {
   return {
     validateInviter: validateInviterActivity(deps),
     provisionInvitee: provisionInviteeActivity(deps),
@@ -26,6 +28,22 @@ export function createActivities(deps: ActivityDeps) {
     processBatchChunk: processBatchChunkActivity(deps),
     completeBatch: completeBatchActivity(deps),
     ...webhookActivities(deps),
+  };
+}
+
+export type Steps = ReturnType<typeof createSteps>;
+
+/**
+ * Built once by the worker over real dependencies; tests build it over theirs. No module singletons. The merged
+ * activities (openInvitation, acceptInvitation) run the steps given, so a test that wraps a step (`wrapSteps`, to force
+ * a failure the real one cannot produce on demand) reaches it through them too.
+ */
+export function createActivities(deps: ActivityDeps, wrapSteps: (steps: Steps) => Steps = (steps) => steps) {
+  const steps = wrapSteps(createSteps(deps));
+  return {
+    ...steps,
+    openInvitation: openInvitationActivity(steps),
+    acceptInvitation: acceptInvitationActivity(deps, steps),
   };
 }
 

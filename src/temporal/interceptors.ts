@@ -105,8 +105,10 @@ export function clientInterceptors(): ClientInterceptors {
   return { workflow: [new OpenTelemetryWorkflowClientInterceptor(), new UsherClientInterceptor()] };
 }
 
-const EMAIL_ACTIVITIES: Record<string, (args: unknown[]) => string> = {
+const EMAIL_ACTIVITIES: Record<string, (args: unknown[]) => string | undefined> = {
   sendInvitationEmail: (args) => String((args[0] as { kind?: string } | undefined)?.kind ?? 'invitation'),
+  // The opening steps in one activity (workflows/invitation.ts, MERGED_STEPS): an email only when the invitation sends one.
+  openInvitation: (args) => ((args[0] as { sendEmail?: boolean } | undefined)?.sendEmail ? 'invitation' : undefined),
   notifyInviter: () => 'notice',
 };
 
@@ -154,6 +156,7 @@ class UsherActivityInbound implements ActivityInboundCallsInterceptor {
       const status = (args[0] as { status?: string } | undefined)?.status;
       if (status && FINAL_STATUSES.has(status)) invitationsFinished.inc({ status });
     }
+    if (type === 'acceptInvitation') invitationsFinished.inc({ status: 'accepted' });
     if (type === 'completeBatch') {
       const batchId = (args[0] as { batchId?: string } | undefined)?.batchId;
       if (!batchId) return;

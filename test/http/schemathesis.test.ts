@@ -80,7 +80,7 @@ describe('the OpenAPI document under schemathesis', () => {
       '10',
       '--no-color',
     ];
-    const result = await runProcess(SCHEMATHESIS, args, { cwd: dir, env: { ...process.env, USHER_PROTECTED_IDS: run.protectedIds.join(',') } });
+    const result = await runProcess(SCHEMATHESIS, args, { cwd: dir, env: { ...process.env, USHER_PROTECTED_IDS: run.protectedIds.join(','), USHER_REDIRECT_HOST: new URL(base).host } });
     const summary = result.output.slice(result.output.lastIndexOf('=== SUMMARY'));
     const failures = result.output.includes('=== FAILURES') ? result.output.slice(result.output.indexOf('=== FAILURES'), result.output.indexOf('=== SUMMARY')) : '';
     // The run in a few lines, for the log: phases with their times, the cases, what the hooks dropped, the verdict.

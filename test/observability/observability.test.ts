@@ -74,18 +74,16 @@ describe('observability', () => {
         'POST /v1/invitations',
         'StartWorkflow:invitationWorkflow',
         'RunWorkflow:invitationWorkflow',
-        'StartActivity:validateInviter',
-        'RunActivity:validateInviter',
-        'StartActivity:sendInvitationEmail',
-        'RunActivity:sendInvitationEmail',
+        'StartActivity:openInvitation',
+        'RunActivity:openInvitation',
         'smtp send',
       ]),
     );
     // One chain from the SMTP send up to the request, through the worker and the workflow sandbox.
     const smtp = trace.find((s) => s.name === 'smtp send')!;
     expect(ancestors(smtp, trace)).toEqual([
-      'RunActivity:sendInvitationEmail',
-      'StartActivity:sendInvitationEmail',
+      'RunActivity:openInvitation',
+      'StartActivity:openInvitation',
       'RunWorkflow:invitationWorkflow',
       'StartWorkflow:invitationWorkflow',
       'POST /v1/invitations',
@@ -98,7 +96,7 @@ describe('observability', () => {
     const acceptNames = spans()
       .filter((s) => s.spanContext().traceId === acceptRoot!.spanContext().traceId)
       .map((s) => s.name);
-    expect(acceptNames).toEqual(expect.arrayContaining(['StartWorkflowUpdate:accept', 'HandleUpdate:accept', 'RunActivity:grantRole', 'RunActivity:finishInvitation']));
+    expect(acceptNames).toEqual(expect.arrayContaining(['StartWorkflowUpdate:accept', 'HandleUpdate:accept', 'RunActivity:acceptInvitation']));
 
     // No span names, attributes or events hold the link's token.
     const everything = JSON.stringify(spans().map((s) => ({ name: s.name, attributes: s.attributes, events: s.events })));
@@ -116,12 +114,12 @@ describe('observability', () => {
     await expect.poll(() => fromCreate().some((l) => l.msg === 'Workflow completed'), { timeout: 5_000 }).toBe(true);
     // The SDK's own lines for the activities the create scheduled, with the workflow they belong to.
     expect(fromCreate()).toContainEqual(
-      expect.objectContaining({ msg: 'Activity completed', activityType: 'sendInvitationEmail', sdk: true, workflowId: expect.stringMatching(/^invitation-/) }),
+      expect.objectContaining({ msg: 'Activity completed', activityType: 'openInvitation', sdk: true, workflowId: expect.stringMatching(/^invitation-/) }),
     );
     // And the workflow's: its run was started by the create.
     expect(fromCreate()).toContainEqual(expect.objectContaining({ msg: 'Workflow completed', sdk: true, workflowType: 'invitationWorkflow' }));
     // What the accept's update scheduled carries the accept's request id.
-    expect(stack.lines).toContainEqual(expect.objectContaining({ msg: 'Activity completed', activityType: 'grantRole', requestId: 'obs-accept-1' }));
+    expect(stack.lines).toContainEqual(expect.objectContaining({ msg: 'Activity completed', activityType: 'acceptInvitation', requestId: 'obs-accept-1' }));
 
     const all = JSON.stringify(stack.lines);
     for (const token of tokens) expect(all).not.toContain(token);

@@ -4,7 +4,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { createActivities, type Activities } from '../../activities/index';
+import { createActivities, type Steps } from '../../activities/index';
 import type { Db } from '../../src/db/connect';
 import { type MailCatcher, type SmtpBehaviour, startMailCatcher } from '../../src/main/dev/mail-catcher';
 import { findTestServer } from '../../src/main/dev/temporal-dev-server';
@@ -40,7 +40,7 @@ export interface TimeSkippingStack {
  */
 export async function startTimeSkippingStack(
   options: {
-    wrap?: (activities: Activities) => Activities;
+    wrap?: (steps: Steps) => Steps;
     rejectRecipient?: (address: string) => boolean;
     /** How the loopback SMTP server answers (mail.behave changes it later). */
     smtp?: SmtpBehaviour;
@@ -81,12 +81,12 @@ export async function startTimeSkippingStack(
     publicBaseUrl,
     invitations: deps,
     ...(options.mailRetryMs !== undefined ? { mailRetryMs: options.mailRetryMs } : {}),
-  });
+  }, options.wrap);
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: { code: await readFile(inject('workflowBundlePath'), 'utf8') },
-    activities: options.wrap ? options.wrap(activities) : activities,
+    activities,
   });
   const running = worker.run();
   return {

@@ -61,9 +61,7 @@ describe('the Temporal UI', () => {
     await handleOf(invitation.id).result();
     expect(await currentDetails(invitation.id)).toMatch(/^\*\*revoked\*\*\nReason: wrong person/);
     expect(await activitySummaries(invitation.id)).toEqual([
-      'may the inviter invite?',
-      'find or create the invitee',
-      'invitation email',
+      'check the inviter, find or create the invitee, send the invitation',
       'reminder 1 of 3',
       'settle: revoked',
     ]);

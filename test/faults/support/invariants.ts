@@ -302,13 +302,14 @@ export async function checkInvariants(stack: FaultStack, ledger: Ledger, options
   };
 }
 
-/** For a report: how often the workflow scheduled grantRole, and the attempts each took. */
+/** For a report: how often the workflow scheduled the grant (grantRole, or acceptInvitation since MERGED_STEPS), and the attempts each took. */
 async function grantHistory(stack: FaultStack, workflowId: string): Promise<string> {
   try {
     const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
     const scheduled = new Map<string, number>();
     for (const e of history.events ?? []) {
-      if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'grantRole') scheduled.set(String(e.eventId), 0);
+      const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      if (type === 'grantRole' || type === 'acceptInvitation') scheduled.set(String(e.eventId), 0);
       const started = e.activityTaskStartedEventAttributes;
       if (started && scheduled.has(String(started.scheduledEventId))) scheduled.set(String(started.scheduledEventId), started.attempt ?? 1);
     }
@@ -317,7 +318,7 @@ async function grantHistory(stack: FaultStack, workflowId: string): Promise<stri
     const markers = events.filter((e) => e.markerRecordedEventAttributes).length;
     const taskTimeouts = events.filter((e) => e.workflowTaskTimedOutEventAttributes).length;
     const taskFailures = events.filter((e) => e.workflowTaskFailedEventAttributes).length;
-    return `history: ${updates} accepts admitted, grantRole scheduled ${scheduled.size}× (attempts ${[...scheduled.values()].join(',') || '-'}), ${markers} markers (local activities, patches), ${taskTimeouts} workflow task timeouts, ${taskFailures} workflow task failures`;
+    return `history: ${updates} accepts admitted, grant scheduled ${scheduled.size}× (attempts ${[...scheduled.values()].join(',') || '-'}), ${markers} markers (local activities, patches), ${taskTimeouts} workflow task timeouts, ${taskFailures} workflow task failures`;
   } catch (err) {
     return `history unavailable: ${(err as Error).message.slice(0, 80)}`;
   }

@@ -1,0 +1,35 @@
+import { findInvitationById } from '../src/db/invitations';
+import type { ActivityDeps } from './deps';
+import type { FinishInput } from './finish-invitation';
+
+export interface AcceptInvitationInput {
+  invitationId: string;
+  /** The signed-in account that accepted, when the product named one. */
+  acceptanceId?: string;
+  /** Workflow time of the decision. */
+  at: number;
+}
+
+interface AcceptSteps {
+  validateInviter(input: { invitationId: string }): Promise<void>;
+  grantRole(input: { invitationId: string; acceptanceId?: string }): Promise<void>;
+  finishInvitation(input: FinishInput): Promise<{ redirectUrl: string | null }>;
+}
+
+/**
+ * An accept's steps as one activity: may the inviter still grant the role, grant it, settle the invitation as
+ * accepted (one activity instead of three: six history events and two workflow tasks fewer). A retry after a lost
+ * acknowledgement finds the invitation accepted and only answers again: the inviter's rights are not judged a second
+ * time after the grant went through.
+ */
+export function acceptInvitationActivity({ db }: Pick<ActivityDeps, 'db'>, { validateInviter, grantRole, finishInvitation }: AcceptSteps) {
+  return async function acceptInvitation(input: AcceptInvitationInput): Promise<{ redirectUrl: string | null }> {
+    const { invitationId, acceptanceId, at } = input;
+    const invitation = await findInvitationById(db, invitationId);
+    if (invitation?.status !== 'accepted') {
+      await validateInviter({ invitationId });
+      await grantRole(acceptanceId ? { invitationId, acceptanceId } : { invitationId });
+    }
+    return finishInvitation({ invitationId, status: 'accepted', actor: 'invitee', reason: null, at });
+  };
+}
