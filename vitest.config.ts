@@ -3,9 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Not yet green on a loaded machine, so out of the default run until they are (see the issues' notes); each still
-    // runs on its own: npx vitest run --config vitest.pending.config.ts
-    exclude: ['test/bench/bench.test.ts', 'node_modules/**'],
+    exclude: ['node_modules/**'],
     globalSetup: ['test/support/global-setup.ts'],
     // Each file brings up its own worker, database and SMTP server; two at a time fit two cores.
     pool: 'forks',

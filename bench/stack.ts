@@ -38,6 +38,8 @@ export interface Mailbox {
   url: string;
   /** Messages accepted so far, in all and by tag (the part of the recipient before its first "-"). */
   count(tag?: string): number;
+  /** Messages accepted for one address. */
+  countTo(address: string): number;
   /** When the last message of a tag arrived (epoch ms). */
   lastAt(tag: string): number;
   /** The message to this address, now or when it arrives. */
@@ -158,6 +160,8 @@ export async function startBenchStack(options: StackOptions): Promise<BenchStack
     cleanups.push(() => pgServer.stop());
     const databaseUrl = await pgServer.createDatabase('usher_bench');
     const admin = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+    // An idle connection the server drops (its shutdown at the end) must not end the bench.
+    admin.on('error', () => {});
     cleanups.push(() => admin.end());
     await admin.query('create extension if not exists pg_stat_statements');
     const db = connectDatabase(databaseUrl, { maxConnections: 10 });
@@ -316,6 +320,7 @@ async function startMailbox(): Promise<Mailbox> {
   });
   child.stderr?.on('data', (c: Buffer) => process.stderr.write(`mail: ${c}`));
   const byAddress = new Map<string, MailNote>();
+  const perAddress = new Map<string, number>();
   const counts = new Map<string, number>();
   const last = new Map<string, number>();
   let total = 0;
@@ -329,6 +334,7 @@ async function startMailbox(): Promise<Mailbox> {
       for (const to of message.to) {
         // Only the first email to an address is kept (its invitation); reminders and notices only count.
         if (!byAddress.has(to)) byAddress.set(to, message);
+        perAddress.set(to, (perAddress.get(to) ?? 0) + 1);
         const tag = tagOf(to);
         counts.set(tag, (counts.get(tag) ?? 0) + 1);
         last.set(tag, message.at);
@@ -346,6 +352,7 @@ async function startMailbox(): Promise<Mailbox> {
   return {
     url,
     count: (tag) => (tag === undefined ? total : (counts.get(tag) ?? 0)),
+    countTo: (address) => perAddress.get(address) ?? 0,
     lastAt: (tag) => last.get(tag) ?? 0,
     waitFor(to, timeoutMs = 120_000) {
       const found = byAddress.get(to);
