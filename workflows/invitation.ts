@@ -53,13 +53,18 @@ const mail = proxyActivities<Activities>({
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
 });
 
-// The inviter's notice at the end (MERGED_STEPS), run in the workflow task that settles the invitation: no activity
-// task and no further workflow task for it. The email ledger makes a repeated attempt send nothing twice, and the
-// attempts end within the mail retry window's day at most (a failure only notes that the notice was not delivered).
-const lastNotice = proxyLocalActivities<Activities>({
+// Since MERGED_STEPS, the steps of the waiting loop and the end (a reminder, the expiry, the inviter's notice) run as
+// local activities, inside the workflow task that reached them: no activity task and no further workflow task each
+// (an expiry with three reminders: 74 history events → 39). The email ledger makes a repeated attempt send nothing
+// twice; a send's own retry window (MAIL_RETRY_HOURS) ends its attempts, and the day's schedule-to-close bounds them.
+const inTaskMail = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '24 hours',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
+});
+const inTaskData = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 /** How long a decision waits for the one in flight before it is answered "busy": under the API's update deadline. */
@@ -79,8 +84,8 @@ const RESEND_MAIL_AFTER_DECISION = 'resend-mail-after-decision';
 /**
  * Fewer steps, fewer workflow tasks: the opening steps (validate, provision, send) are one activity, an accept's
  * (validate, grant, settle) one, and a decision no longer cancels the timer of the next reminder or the expiry: the
- * loop waits on the same timer again, and a closed invitation simply leaves it; the inviter's notice is a local activity
- * (lastNotice). Create → accept: 55 history events → 27.
+ * loop waits on the same timer again, and a closed invitation simply leaves it; reminders, the expiry and the inviter's
+ * notice are local activities (inTaskMail, inTaskData). Create → accept: 55 history events → 27.
  */
 const MERGED_STEPS = 'merged-steps';
 
@@ -118,6 +123,8 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
 
   // Decided once, at the first task: a history recorded before the change replays on the old path throughout.
   const merged = patched(MERGED_STEPS);
+  // A step that failed: an activity's failure, or (a local activity's, since MERGED_STEPS) its own ApplicationFailure.
+  const stepFailed = (err: unknown) => err instanceof ActivityFailure || (merged && err instanceof ApplicationFailure);
   // The timer the main loop waits on, kept across decisions while its deadline stands (MERGED_STEPS).
   let timer: { deadline: number; fired: Promise<void>; scope: CancellationScope } | undefined;
   const timerUntil = (deadline: number): Promise<void> => {
@@ -168,7 +175,7 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
     const at = Date.now();
     const finish = { invitationId, status: next, actor, reason: reason ?? null, at };
     if (inDecision) await decisionStep('finishInvitation', `settle: ${next}`, finish);
-    else await data.finishInvitation.executeWithOptions({ summary: `settle: ${next}` }, [finish]);
+    else await (merged ? inTaskData : data).finishInvitation.executeWithOptions({ summary: `settle: ${next}` }, [finish]);
     status = next;
     failureReason = reason ?? null;
     upsertSearchAttributes([{ key: InvitationStatusKey, value: next }]);
@@ -225,7 +232,7 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
       return true;
     } catch (err) {
       const refusal = refusalsSettledBefore ? businessRefusal(err) : undefined;
-      if (!refusal && !(err instanceof ActivityFailure && patched(FAILURES_SETTLE))) throw err;
+      if (!refusal && !(stepFailed(err) && patched(FAILURES_SETTLE))) throw err;
       const failure = refusal ?? failureOf(err);
       // Wait out a decision that raced the step (e.g. a revoke), so the invitation gets one final status.
       await condition(() => !deciding);
@@ -479,7 +486,7 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
       const number = sentReminders.length + 1;
       const sent = await orSettle(
         () =>
-          mail.sendInvitationEmail.executeWithOptions({ summary: `reminder ${cycleReminders + 1} of ${schedule().length}` }, [
+          (merged ? inTaskMail : mail).sendInvitationEmail.executeWithOptions({ summary: `reminder ${cycleReminders + 1} of ${schedule().length}` }, [
             { invitationId, generation: tokenGeneration, kind: 'reminder', sendKey: `reminder-${number}`, dueAt: reminderAt },
           ]),
         false,
@@ -496,11 +503,11 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   // activity has written the failure to the audit log.
   if (status === 'accepted' || status === 'expired') {
     try {
-      const notice = merged ? lastNotice.notifyInviter : mail.notifyInviter;
+      const notice = merged ? inTaskMail.notifyInviter : mail.notifyInviter;
       await notice.executeWithOptions({ summary: `notice to the inviter: ${status}` }, [{ invitationId, kind: status }]);
     } catch (err) {
       // A local activity's failure can arrive as the activity's own ApplicationFailure, unwrapped.
-      if (!((err instanceof ActivityFailure || (merged && err instanceof ApplicationFailure)) && patched(FAILURES_SETTLE))) throw err;
+      if (!(stepFailed(err) && patched(FAILURES_SETTLE))) throw err;
       noticeProblem = failureOf(err).message;
     }
   }
