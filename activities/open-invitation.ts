@@ -1,4 +1,5 @@
 import type { SendInvitationEmailInput } from './send-invitation-email';
+import { whileHeartbeating } from './send-once';
 
 export interface OpenInvitationInput {
   invitationId: string;
@@ -22,9 +23,13 @@ interface OpeningSteps {
 export function openInvitationActivity({ validateInviter, provisionInvitee, sendInvitationEmail }: OpeningSteps) {
   /** What became of the email, as sendInvitationEmail says it; `no-email` for a link-only invitation. */
   return async function openInvitation(input: OpenInvitationInput): Promise<'sent' | 'already-sent' | 'skipped' | 'no-email'> {
-    await validateInviter({ invitationId: input.invitationId });
-    await provisionInvitee({ invitationId: input.invitationId });
-    if (!input.sendEmail) return 'no-email';
-    return sendInvitationEmail({ invitationId: input.invitationId, generation: 0, kind: 'invitation', sendKey: 'invitation-0', dueAt: input.dueAt });
+    // Alive from the first step: the attempt has a heartbeat timeout (a dead worker's send is retried soon), and under
+    // load the database steps before the send can take a while.
+    return whileHeartbeating(async () => {
+      await validateInviter({ invitationId: input.invitationId });
+      await provisionInvitee({ invitationId: input.invitationId });
+      if (!input.sendEmail) return 'no-email';
+      return sendInvitationEmail({ invitationId: input.invitationId, generation: 0, kind: 'invitation', sendKey: 'invitation-0', dueAt: input.dueAt });
+    });
   };
 }

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import mjml2html from 'mjml';
 import { type EmailFacts, type EmailKind, languages, pickLanguage } from './strings';
 import { escapeHtml } from '../lib/html-escape';
 
@@ -33,6 +32,9 @@ export interface EmailContent extends EmailFacts {
 
 /** Compiles the MJML layouts once, at start-up; per-message work is only placeholder filling. */
 export async function compileTemplates(): Promise<CompiledTemplates> {
+  // Loaded here, not with this module: MJML is about 100 MiB of memory that only the worker needs (formatDate, say,
+  // is the API's too).
+  const { default: mjml2html } = await import('mjml');
   const compile = async (layout: Layout) => {
     const source = await readFile(new URL(`./templates/${layout}.mjml`, import.meta.url), 'utf8');
     const result = await mjml2html(source, { validationLevel: 'strict', minify: false });

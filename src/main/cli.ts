@@ -8,7 +8,6 @@ import { connectClient } from '../temporal/connect';
 import type { TokenKeyRing } from '../lib/token-keys';
 import { type Config, ConfigError, loadConfig, requireSettings } from './config';
 import { observeApi, observeWorker } from './observability';
-import { quietRuntime } from './worker';
 import { apiDeps, closeServer, coreSettings, invitationDeps, listen, requireSharedTokenKeys, runWorker, startReconciler } from './wiring';
 
 const usage = `usage: usher <command>
@@ -71,6 +70,7 @@ async function main(argv: string[]): Promise<void> {
       const db = connectDatabase(c.databaseUrl, c.database);
       await requireSharedTokenKeys(db, c.tokenKeys);
       const observed = await observeWorker(c, log);
+      const { quietRuntime } = await import('./worker');
       quietRuntime({ log, prometheusBindAddress: observed.sdkMetricsAddress });
       const worker = await runWorker({
         db,

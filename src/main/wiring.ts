@@ -19,7 +19,6 @@ import type { ApiDeps } from './api-deps';
 import { type Config, ConfigError, type Limits } from './config';
 import { createApp } from './app';
 import { tracedMailer } from './observability';
-import { createWorker } from './worker';
 
 export interface CoreSettings {
   tokenKeys: TokenKeyRing;
@@ -173,6 +172,8 @@ export async function runWorker(options: {
   const templates = await compileTemplates();
   // Bulk rows start invitation workflows from inside an activity, so the worker holds a client too.
   const client = await connectClient(options.temporal);
+  // Loaded only where a worker runs: the SDK's worker (and its bundler) is memory the API process does without.
+  const { createWorker } = await import('./worker');
   const worker = await createWorker({
     temporal: options.temporal,
     taskQueue: options.settings.taskQueue,
