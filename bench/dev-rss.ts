@@ -58,7 +58,8 @@ export async function measureDevIdleRss(idleSeconds: number, entry: string[] = [
 
 /** Runs `npm run build` into a scratch folder (the compiled CLI and the prebuilt workflow bundle) for `use`. */
 export async function withBuild<T>(use: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'usher-bench-build-'));
+  // Inside the checkout: the compiled code finds its packages in node_modules by walking up from where it is.
+  const dir = await mkdtemp(path.join(root, '.bench-build-'));
   try {
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main/build.ts', '--outdir', dir], { cwd: root, encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`npm run build failed: ${result.stderr}`);
