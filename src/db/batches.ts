@@ -134,7 +134,7 @@ export async function findOpenInvitationsByEmails(db: Db, tenantId: string, emai
     .selectFrom('invitations')
     .selectAll()
     .where('tenant_id', '=', tenantId)
-    .where('status', '=', 'pending')
+    .where('status', '=', sql.lit('pending'))
     .where('email_canonical', 'in', emailsCanonical)
     .execute();
   return new Map(rows.map((r) => [r.email_canonical, r]));

@@ -21,7 +21,8 @@ export async function findOpenInvitationByEmail(db: Db, tenantId: string, emailC
     .selectAll()
     .where('tenant_id', '=', tenantId)
     .where('email_canonical', '=', emailCanonical)
-    .where('status', '=', 'pending')
+    // A literal, not a parameter: only then does a generic plan match the partial index invitations_one_pending.
+    .where('status', '=', sql.lit('pending'))
     .executeTakeFirst();
 }
 

@@ -14,6 +14,14 @@ export const workflowInterceptorsPath = fileURLToPath(new URL('../../workflows/i
 /** `npm run build` writes the workflow bundle next to the compiled CLI; from source it does not exist. */
 const prebuiltBundlePath = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
 
+/**
+ * Open invitations kept in memory between their events. The SDK sizes its default by the heap (about 900 here), about
+ * 1 MiB each: a worker holding 15,000 pending invitations grew to 1.5 GiB. An invitation hears something every few
+ * days, and replaying its short history (under 40 events) when it does costs a millisecond, so a small cache loses
+ * little and keeps the worker's memory flat (docs/benchmark.md).
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
+
 let runtimeInstalled = false;
 
 /**
@@ -61,7 +69,7 @@ export interface WorkerOptions {
   /** Tests wrap activities to force failures the real ones cannot produce on demand. */
   activities?: ReturnType<typeof createActivities>;
   connection?: NativeConnection;
-  /** Open invitations kept in memory between their events; fewer saves memory, more saves replays. SDK default if unset. */
+  /** Open invitations kept in memory between their events; fewer saves memory, more saves replays (DEFAULT_MAX_CACHED_WORKFLOWS). */
   maxCachedWorkflows?: number;
   /** On shutdown, activities in flight get this long to finish before they are cancelled. */
   shutdownGraceMs?: number;
@@ -75,7 +83,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     namespace: options.temporal.namespace,
     taskQueue: options.taskQueue,
     activities: options.activities ?? createActivities(options.deps),
-    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
+    maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     // After the grace, activities in flight are cancelled (`usher worker` exits a few seconds later regardless).
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceTime: options.shutdownGraceMs } : {}),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath, bundlerOptions: {} }),

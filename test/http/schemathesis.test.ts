@@ -126,7 +126,12 @@ async function prepareRun(seeds: DevCredentials) {
   }
   // The seed tenant's allow-list has the stack's own host (seedCompat); this API's host is another port.
   const seedHost = new URL(stack.baseUrl).host;
-  return { config: configFor({ key, owner, tokens, seeds, host, seedHost }), protectedIds: [created.apiKey.id as string] };
+  // The role every generated create names: the stateful phase may delete or rename roles, which would turn the creates
+  // after it into correct 400s (unknown role) that count as rejections.
+  const roles: any = await (await fetch(`${base}/v1/roles`, { headers: { authorization: `Bearer ${key}` } })).json();
+  const member = (roles.data ?? roles).find((r: { slug: string }) => r.slug === 'member');
+  if (!member) throw new Error(`no member role: ${JSON.stringify(roles)}`);
+  return { config: configFor({ key, owner, tokens, seeds, host, seedHost }), protectedIds: [created.apiKey.id as string, member.id as string] };
 }
 
 interface RunData {

@@ -72,6 +72,9 @@ async function startOnce(options: DevServerOptions): Promise<DevServer> {
     args.push('--db-filename', options.dbFile);
   }
   for (const key of searchAttributeKeys) args.push('--search-attribute', `${key.name}=${searchAttributeTypeName(key.type)}`);
+  // An activity scheduled by a workflow task goes straight back to the worker that completed the task, when it has a
+  // slot, instead of through the task queue (docs/scaling.md: set it on a production cluster too).
+  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
 
   // In our process group, so a signal to the group (Ctrl-C in a terminal, a supervisor's SIGTERM) stops it too and
   // nothing is left behind.
