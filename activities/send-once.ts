@@ -106,7 +106,7 @@ function formatHours(ms: number): string {
 /** Tells Temporal the attempt is alive while an SMTP conversation runs, so a dead worker's attempt is retried soon. */
 export async function whileHeartbeating<T>(run: () => Promise<T>): Promise<T> {
   const context = Context.current();
-  // A local activity (the workflow's last notice) lives inside a workflow task, which the worker keeps alive itself.
+  // A local activity (a reminder, the expiry, the last notice) lives inside a workflow task, which the worker keeps alive.
   if (context.info.isLocal) return run();
   const timer = setInterval(() => context.heartbeat(), 5_000);
   try {
