@@ -1,5 +1,6 @@
 import { type BatchRowInput, deleteBatch, findBatchByIdempotencyKey, insertBatch } from '../db/batches';
 import { UsherError } from '../lib/errors';
+import { unconfirmedStart } from '../invitations/create-invitation';
 import type { InvitationDeps } from '../invitations/deps';
 import { newId } from '../lib/ids';
 import { WorkflowStartError } from '../temporal/invitation-client';
@@ -37,16 +38,8 @@ export async function createBatch(deps: InvitationDeps, cmd: CreateBatchCommand)
   try {
     await deps.workflows.startBatch({ batchId: id, total: rows.length });
   } catch (err) {
-    if (err instanceof WorkflowStartError && !err.refused) {
-      // The workflow may have started: the batch stays, and the reconciler (bulk/reconcile.ts) makes sure it runs.
-      deps.log.error('batch workflow start unconfirmed; the reconciler will finish it', { batchId: id, error: String(err) });
-      throw new UsherError(
-        'unavailable',
-        'the batch was stored but its workflow did not confirm in time; it will start shortly. Repeat the request with the same Idempotency-Key to get it',
-        { retryAfter: deps.workflows.health.retryAfterSeconds, batchId: id },
-        err,
-      );
-    }
+    // The batch stays; the reconciler (bulk/reconcile.ts) makes sure it runs.
+    if (err instanceof WorkflowStartError && !err.refused) throw unconfirmedStart(deps, 'batch', { batchId: id }, err);
     await deleteBatch(deps.db, id);
     throw new UsherError('temporal-unavailable', undefined, {}, err);
   }

@@ -176,23 +176,28 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
   try {
     await deps.workflows.start(workflowInput(invitation, tenant), { role: role.slug });
   } catch (err) {
-    if (err instanceof WorkflowStartError && !err.refused) {
-      // The workflow may have started: deleting the row could orphan it. The reconciler finishes the start (it is
-      // idempotent) once the grace period has passed; a retry with the same Idempotency-Key answers this invitation.
-      deps.log.error('workflow start unconfirmed; the reconciler will finish it', { invitationId: id, error: String(err) });
-      throw new UsherError(
-        'unavailable',
-        'the invitation was stored but its workflow did not confirm in time; it will start shortly. Repeat the request with the same Idempotency-Key to get it',
-        { retryAfter: deps.workflows.health.retryAfterSeconds, invitationId: id },
-        err,
-      );
-    }
+    if (err instanceof WorkflowStartError && !err.refused) throw unconfirmedStart(deps, 'invitation', { invitationId: id }, err);
     await deleteInvitation(db, id);
     deps.log.error('workflow start refused; invitation rolled back', { invitationId: id, error: String(err) });
     throw new UsherError('temporal-unavailable', undefined, { retryAfter: deps.workflows.health.retryAfterSeconds }, err);
   }
   deps.log.info('invitation created', { invitationId: id, tenantId: tenant.id, origin: cmd.origin, role: role.slug });
   return { invitation, acceptUrl: await linkFor(deps, invitation), replayed: false };
+}
+
+/**
+ * The answer to a start whose outcome is unknown (a deadline passed mid-call): the workflow may have started, so
+ * deleting what was stored could orphan it. It stays; the reconciler finishes the start (it is idempotent) once the
+ * grace period has passed, and a retry with the same Idempotency-Key answers what was stored. Bulk's batches too.
+ */
+export function unconfirmedStart(deps: InvitationDeps, what: 'invitation' | 'batch', ids: Record<string, string>, err: unknown): UsherError {
+  deps.log.error(`${what} workflow start unconfirmed; the reconciler will finish it`, { ...ids, error: String(err) });
+  return new UsherError(
+    'unavailable',
+    `the ${what} was stored but its workflow did not confirm in time; it will start shortly. Repeat the request with the same Idempotency-Key to get it`,
+    { retryAfter: deps.workflows.health.retryAfterSeconds, ...ids },
+    err,
+  );
 }
 
 export function workflowInput(invitation: Invitation, tenant: Tenant): InvitationWorkflowInput {
