@@ -94,6 +94,9 @@ const UNAVAILABLE = 14;
 /** Codes with which the server answered the start itself, so nothing was started. */
 const REFUSALS = new Set([3, 5, 6, 7, 8, 9, 11, 12, 16]);
 
+/** Task queue priority of a bulk row's invitation: 1 is the highest, 3 the default, 5 the lowest. */
+export const BULK_PRIORITY = 4;
+
 /** The decision's answerBy leaves it this long to travel back before the caller's own deadline. */
 const ANSWER_MARGIN_MS = 1_500;
 
@@ -178,6 +181,9 @@ export function invitationWorkflows(client: Client, taskQueue: string, options: 
             // What the Temporal UI shows of it at a glance: ids, role and origin; never the address or a link.
             staticSummary: staticSummary(input, display.role),
             staticDetails: staticDetails(input, display.role),
+            // A bulk upload's invitations queue behind everyone else's: a person's invitation, sent while thousands of
+            // rows are opening, goes out first (their steps inherit the workflow's priority; decisions take 1).
+            ...(input.origin === 'bulk' ? { priority: { priorityKey: BULK_PRIORITY } } : {}),
           }),
         );
       } catch (err) {

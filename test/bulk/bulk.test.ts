@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BULK_PRIORITY } from '../../src/temporal/invitation-client';
 import { addMember } from '../support/tenants';
 import { body, startStack, type Stack } from '../support/stack';
 
@@ -121,6 +122,16 @@ describe('bulk invitations', () => {
     expect(batch.rows[4].reason).toMatch(/unknown/i);
     expect(stack.mail.messages().filter((m) => m.to.some((t) => t.startsWith('json-')))).toEqual([]);
     expect(await stack.db.selectFrom('invitation_batches').select('id').where('idempotency_key', '=', 'bulk-json-1').execute()).toHaveLength(1);
+
+    // The rows' invitations queue behind a person's (task queue priority, as the Temporal UI shows it); a single
+    // create keeps the default.
+    const created = await stack.api('/v1/invitations', { method: 'POST', json: { email: 'json-single@bulk.example', role: 'member', sendEmail: false } });
+    const single = await body(created);
+    expect(created.status, JSON.stringify(single)).toBe(201);
+    const priorityOf = async (invitationId: string) => (await stack.client.workflow.getHandle(`invitation-${invitationId}`).describe()).priority?.priorityKey;
+    expect(await priorityOf(batch.rows[0].invitationId)).toBe(BULK_PRIORITY);
+    expect(await priorityOf(batch.rows[1].invitationId)).toBe(BULK_PRIORITY);
+    expect(await priorityOf(single.id)).toBeUndefined();
   });
 
   it('refuses an upload it cannot read, and stores nothing', async () => {
