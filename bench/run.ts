@@ -121,6 +121,8 @@ async function main(): Promise<void> {
 
     // R1 closed loop: bare starts, then creates, 32 callers each.
     if (cfg.profile === 'r1') await profileFromHere(stack, 'r1');
+    // Each baseline starts on a quiet system: a backlog Usher's phase left behind would slow the bare side too.
+    await quiet(stack, 'R1');
     say(`R1 closed loop: ${cfg.n} bare starts at ${cfg.concurrency}`);
     loads.r1 = os.loadavg()[0]!;
     const r1BareCpu = bareCpu(stack);
@@ -138,6 +140,7 @@ async function main(): Promise<void> {
     const sweep: { fraction: number; offered: number; bare: OpenLoopResult; usher: OpenLoopResult }[] = [];
     for (const fraction of cfg.sweep) {
       const offered = Math.max(1, r1Bare.rate * fraction);
+      await quiet(stack, `R1 open loop at ${fraction}`);
       say(`R1 open loop at ${fmtRate(offered)} (${fraction} of the bare rate)`);
       const bare = await openLoop(offered, cfg.openSeconds, bareStart(`open${fraction}`));
       await sleep(1000);
@@ -150,6 +153,7 @@ async function main(): Promise<void> {
 
     // R3: whole lifecycles, bare and Usher, at the same concurrency.
     const shape = acceptHistory.shape;
+    await quiet(stack, 'R3');
     say(`R3 lifecycle: ${cfg.lifecycles} bare (${shape.before.length}+${shape.accept.length}+${shape.after.length} steps)`);
     loads.r3 = os.loadavg()[0]!;
     const r3BareCpu = bareCpu(stack);
@@ -174,6 +178,7 @@ async function main(): Promise<void> {
     const r3Health = await lifecycleHealth(stack, r3Ids, (i) => mail.countTo(`r3-${i}@bench.example`), cfg.lifecycles);
 
     // R2: a bulk upload against as many bare starts; RSS sampled all along.
+    await quiet(stack, 'R2');
     say(`R2 bulk: ${cfg.bulk} bare starts at ${cfg.concurrency}`);
     loads.r2 = os.loadavg()[0]!;
     const r2BareCpu = bareCpu(stack);
@@ -368,6 +373,13 @@ function bareCpu(stack: BenchStack) {
       return { temporalMs: ((end.temporal - start.temporal) * 1000) / Math.max(1, n), workerMs: ((end.worker - start.worker) * 1000) / Math.max(1, n) };
     },
   };
+}
+
+/** settle() before a baseline, said in the log when it had to wait. */
+async function quiet(stack: BenchStack, before: string): Promise<void> {
+  if (smoke) return;
+  const settled = await settle(stack, 600_000);
+  if (settled.ms > 6_000 || !settled.quiet) say(`${before}: waited ${(settled.ms / 1000).toFixed(0)} s for the backlog${settled.quiet ? '' : ', still busy'}`);
 }
 
 /** Waits until the worker and Temporal together use under a fifth of a core over 5 s (or `limitMs` passes). */
