@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BULK_PRIORITY } from '../../src/temporal/invitation-client';
+import { workflowIdFor } from '../../workflows/messages';
 import { addMember } from '../support/tenants';
 import { body, startStack, type Stack } from '../support/stack';
 
@@ -128,7 +129,7 @@ describe('bulk invitations', () => {
     const created = await stack.api('/v1/invitations', { method: 'POST', json: { email: 'json-single@bulk.example', role: 'member', sendEmail: false } });
     const single = await body(created);
     expect(created.status, JSON.stringify(single)).toBe(201);
-    const priorityOf = async (invitationId: string) => (await stack.client.workflow.getHandle(`invitation-${invitationId}`).describe()).priority?.priorityKey;
+    const priorityOf = async (invitationId: string) => (await stack.client.workflow.getHandle(workflowIdFor(invitationId)).describe()).priority?.priorityKey;
     expect(await priorityOf(batch.rows[0].invitationId)).toBe(BULK_PRIORITY);
     expect(await priorityOf(batch.rows[1].invitationId)).toBe(BULK_PRIORITY);
     expect(await priorityOf(single.id)).toBeUndefined();
