@@ -79,6 +79,7 @@ async function main(argv: string[]): Promise<void> {
         settings: coreSettings(c, c.tokenKeys),
         temporal: c.temporal,
         maxCachedWorkflows: c.temporal.maxCachedWorkflows,
+        maxWorkflowTasks: c.temporal.maxWorkflowTasks,
         mailRetryMs: c.mailRetryMs,
         // A SIGTERM stops polling at once; activities in flight (a send) get the grace period to finish.
         shutdownGraceMs: c.shutdownGraceMs,

@@ -36,6 +36,8 @@ export const configSchema = z.object({
   TEMPORAL_TLS_SERVER_NAME: optionalString,
   TEMPORAL_API_KEY: optionalString,
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+  // The SDK refuses fewer than 2 while it caches workflows.
+  WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).optional(),
   SMTP_URL: url('SMTP_URL'),
   MAIL_FROM: z.string().min(3).default('Usher <invitations@usher.localhost>'),
   PUBLIC_BASE_URL: url('PUBLIC_BASE_URL'),
@@ -75,6 +77,7 @@ export interface TemporalSettings {
   cli?: string;
   uiPort: number;
   maxCachedWorkflows?: number;
+  maxWorkflowTasks?: number;
   /** TLS to the frontend: on (server verified against the system's or `caPath`'s roots), with a client pair for mTLS. */
   tls?: { certPath?: string; keyPath?: string; caPath?: string; serverName?: string };
   /** Temporal Cloud API key, sent as a bearer token (over TLS). */
@@ -149,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       cli: e.TEMPORAL_CLI,
       uiPort: e.TEMPORAL_UI_PORT,
       maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+      maxWorkflowTasks: e.WORKER_MAX_WORKFLOW_TASKS,
       ...(tlsWanted || e.TEMPORAL_API_KEY
         ? { tls: { certPath: e.TEMPORAL_TLS_CERT, keyPath: e.TEMPORAL_TLS_KEY, caPath: e.TEMPORAL_TLS_CA, serverName: e.TEMPORAL_TLS_SERVER_NAME } }
         : {}),

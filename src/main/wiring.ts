@@ -160,6 +160,7 @@ export async function runWorker(options: {
   connection?: NativeConnection;
   workflowBundle?: WorkflowBundleOption;
   maxCachedWorkflows?: number;
+  maxWorkflowTasks?: number;
   /** MAIL_RETRY_HOURS; 24 h if unset. */
   mailRetryMs?: number;
   smtpTimeouts?: SmtpTimeouts;
@@ -180,6 +181,7 @@ export async function runWorker(options: {
     connection: options.connection,
     workflowBundle: options.workflowBundle,
     maxCachedWorkflows: options.maxCachedWorkflows,
+    maxWorkflowTasks: options.maxWorkflowTasks,
     shutdownGraceMs: options.shutdownGraceMs,
     deps: {
       db: options.db,

@@ -22,6 +22,15 @@ const prebuiltBundlePath = fileURLToPath(new URL('./workflow-bundle.js', import.
  */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
 
+/**
+ * Workflow tasks a worker takes on at once. The SDK's 40 suits a worker with cores to spare. On a starved one (two
+ * shared cores under the fault suite) 40 accepted tasks waited their turn on the one workflow thread past the server's
+ * 10-second task timeout; a timed-out task loses its worker and queues again behind every other invitation's, and
+ * an accept waited 30 s for its answer. With 10, the rest wait on the server, where nothing times out, and the same
+ * accepts were answered within 7 s. A create's throughput is bound by the CPU, not by this number (docs/benchmark.md).
+ */
+export const DEFAULT_MAX_WORKFLOW_TASKS = 10;
+
 let runtimeInstalled = false;
 
 /**
@@ -71,6 +80,8 @@ export interface WorkerOptions {
   connection?: NativeConnection;
   /** Open invitations kept in memory between their events; fewer saves memory, more saves replays (DEFAULT_MAX_CACHED_WORKFLOWS). */
   maxCachedWorkflows?: number;
+  /** Workflow tasks taken on at once (DEFAULT_MAX_WORKFLOW_TASKS). */
+  maxWorkflowTasks?: number;
   /** On shutdown, activities in flight get this long to finish before they are cancelled. */
   shutdownGraceMs?: number;
 }
@@ -84,6 +95,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     taskQueue: options.taskQueue,
     activities: options.activities ?? createActivities(options.deps),
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
+    maxConcurrentWorkflowTaskExecutions: options.maxWorkflowTasks ?? DEFAULT_MAX_WORKFLOW_TASKS,
     // After the grace, activities in flight are cancelled (`usher worker` exits a few seconds later regardless).
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceTime: options.shutdownGraceMs } : {}),
     // The SDK sends an activity's heartbeats at most every 0.8 × its heartbeat timeout (16 s of a send's 20 s), which

@@ -133,6 +133,10 @@ describe('the production build', () => {
     const fromWorker = await scrape(`http://127.0.0.1:${workerMetrics}/metrics`);
     expect(sample(fromWorker, 'usher_emails_sent_total', { kind: 'invitation' })).toBe(1);
     expect([...fromWorker.keys()].some((k) => k.startsWith('temporal_worker_task_slots_available{'))).toBe(true);
+    // Idle, every workflow task slot is free: 10 by default, not the SDK's 40 (WORKER_MAX_WORKFLOW_TASKS).
+    await expect
+      .poll(async () => sample(await scrape(`http://127.0.0.1:${workerMetrics}/metrics`), 'temporal_worker_task_slots_available', { worker_type: 'WorkflowWorker' }), { timeout: 30_000 })
+      .toBe(10);
     expect([...fromWorker.keys()].some((k) => k.startsWith('temporal_activity_execution_latency_seconds_bucket{'))).toBe(true);
 
     // The image's HEALTHCHECK: healthy when this container's API or worker answers, not otherwise.

@@ -15,6 +15,9 @@ describe('configuration', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/^invalid configuration: PORT: /);
     expect(() => loadConfig({ DATABASE_URL: 'not a url' })).toThrow('invalid configuration: DATABASE_URL: DATABASE_URL must be a URL');
     expect(() => loadConfig({ TEMPORAL_TLS_CERT: '/etc/usher/client.pem' })).toThrow(/TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together/);
+    // The SDK refuses a single workflow task slot while it caches workflows: said here, not at the worker's start.
+    expect(() => loadConfig({ WORKER_MAX_WORKFLOW_TASKS: '1' })).toThrow(/^invalid configuration: WORKER_MAX_WORKFLOW_TASKS: /);
+    expect(loadConfig({ WORKER_MAX_WORKFLOW_TASKS: '4' }).temporal.maxWorkflowTasks).toBe(4);
   });
 
   it('names every setting a production command is missing', () => {

@@ -98,7 +98,7 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
     await writeFile(credentialsFile, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
 
     quietRuntime();
-    const worker = await runWorker({ db, smtpUrl, mailFrom: config.mailFrom, settings, temporal: temporalSettings, maxCachedWorkflows: config.temporal.maxCachedWorkflows, log });
+    const worker = await runWorker({ db, smtpUrl, mailFrom: config.mailFrom, settings, temporal: temporalSettings, maxCachedWorkflows: config.temporal.maxCachedWorkflows, maxWorkflowTasks: config.temporal.maxWorkflowTasks, log });
     stops.push(() => worker.stop());
     // A worker that stops by itself leaves an engine that takes invitations and never sends them: stop it all.
     worker.done.then(
