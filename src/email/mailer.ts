@@ -28,12 +28,22 @@ export interface SmtpTimeouts {
 
 export const defaultSmtpTimeouts: SmtpTimeouts = { connectionMs: 10_000, greetingMs: 10_000, socketMs: 20_000 };
 
+const MAX_CONNECTIONS = 5;
+/**
+ * How long a send waits for one of the pool's connections. Inside nodemailer's pool a message would wait without
+ * bound (behind every send stalled on a silent server) and could go out after its attempt was given up; here it waits
+ * at most this long, then fails as transient without having been handed over. With the default timeouts an attempt
+ * stays under 10 + 10 + 10 + 20 = 50 s.
+ */
+const CONNECTION_WAIT_MS = 10_000;
+
 /** SMTP with a connection pool; the Message-ID is ours, so a retried send is recognisably the same email. */
 export function createSmtpMailer(smtpUrl: string, from: string, timeouts: SmtpTimeouts = defaultSmtpTimeouts): Mailer {
+  const connections = slots(MAX_CONNECTIONS);
   const transport = nodemailer.createTransport({
     url: smtpUrl,
     pool: true,
-    maxConnections: 5,
+    maxConnections: MAX_CONNECTIONS,
     connectionTimeout: timeouts.connectionMs,
     greetingTimeout: timeouts.greetingMs,
     socketTimeout: timeouts.socketMs,
@@ -41,22 +51,68 @@ export function createSmtpMailer(smtpUrl: string, from: string, timeouts: SmtpTi
   } as never);
   return {
     async send(email) {
-      const info = await transport.sendMail({
-        from,
-        to: email.to,
-        subject: email.subject,
-        html: email.html,
-        text: email.text,
-        messageId: email.messageId,
-        headers: email.headers,
-      });
-      return { response: String(info.response ?? '') };
+      const release = await connections.acquire(CONNECTION_WAIT_MS);
+      try {
+        const info = await transport.sendMail({
+          from,
+          to: email.to,
+          subject: email.subject,
+          html: email.html,
+          text: email.text,
+          messageId: email.messageId,
+          headers: email.headers,
+        });
+        return { response: String(info.response ?? '') };
+      } finally {
+        release();
+      }
     },
     close() {
       transport.close();
     },
   };
 }
+
+/** At most `size` holders at once; a caller waits up to `waitMs` for its turn, then fails with code ECONNWAIT. */
+function slots(size: number) {
+  let free = size;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else free++;
+  };
+  return {
+    async acquire(waitMs: number): Promise<() => void> {
+      if (free > 0) {
+        free--;
+        return once(release);
+      }
+      await new Promise<void>((resolve, reject) => {
+        const grant = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiting.splice(waiting.indexOf(grant), 1);
+          reject(Object.assign(new Error(`all ${size} SMTP connections stayed busy for ${waitMs / 1000} s; nothing was sent`), { code: 'ECONNWAIT' }));
+        }, waitMs);
+        waiting.push(grant);
+      });
+      return once(release);
+    },
+  };
+}
+
+const once = (run: () => void) => {
+  let done = false;
+  return () => {
+    if (!done) {
+      done = true;
+      run();
+    }
+  };
+};
 
 /** What nodemailer puts on a failed send. */
 interface SmtpError {
