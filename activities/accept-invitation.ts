@@ -1,6 +1,7 @@
 import { findInvitationById } from '../src/db/invitations';
 import type { ActivityDeps } from './deps';
 import type { FinishInput } from './finish-invitation';
+import { contextOf, type InvitationContext } from './load';
 
 export interface AcceptInvitationInput {
   invitationId: string;
@@ -11,8 +12,8 @@ export interface AcceptInvitationInput {
 }
 
 interface AcceptSteps {
-  validateInviter(input: { invitationId: string }): Promise<void>;
-  grantRole(input: { invitationId: string; acceptanceId?: string }): Promise<void>;
+  validateInviter(input: { invitationId: string }, loaded?: InvitationContext): Promise<void>;
+  grantRole(input: { invitationId: string; acceptanceId?: string }, loaded?: InvitationContext): Promise<void>;
   finishInvitation(input: FinishInput): Promise<{ redirectUrl: string | null }>;
 }
 
@@ -20,15 +21,18 @@ interface AcceptSteps {
  * An accept's steps as one activity: may the inviter still grant the role, grant it, settle the invitation as
  * accepted (one activity instead of three: six history events and two workflow tasks fewer). A retry after a lost
  * acknowledgement finds the invitation accepted and only answers again: the inviter's rights are not judged a second
- * time after the grant went through.
+ * time after the grant went through. The check and the grant share one reading of the invitation's context: the role
+ * granted is the role whose rank was checked.
  */
 export function acceptInvitationActivity({ db }: Pick<ActivityDeps, 'db'>, { validateInviter, grantRole, finishInvitation }: AcceptSteps) {
   return async function acceptInvitation(input: AcceptInvitationInput): Promise<{ redirectUrl: string | null }> {
     const { invitationId, acceptanceId, at } = input;
     const invitation = await findInvitationById(db, invitationId);
     if (invitation?.status !== 'accepted') {
-      await validateInviter({ invitationId });
-      await grantRole(acceptanceId ? { invitationId, acceptanceId } : { invitationId });
+      // A missing row is refused for good by the step's own reading.
+      const context = invitation ? await contextOf(db, invitation) : undefined;
+      await validateInviter({ invitationId }, context);
+      await grantRole(acceptanceId ? { invitationId, acceptanceId } : { invitationId }, context);
     }
     return finishInvitation({ invitationId, status: 'accepted', actor: 'invitee', reason: null, at });
   };

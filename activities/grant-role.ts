@@ -1,13 +1,13 @@
 import { recordAudit } from '../src/db/audit';
 import { isGrantedBy, upsertMembership } from '../src/db/memberships';
 import type { ActivityDeps } from './deps';
-import { loadInvitationContext } from './load';
+import { type InvitationContext, loadInvitationContext } from './load';
 import { provisionUserFor } from './provision-invitee';
 
 /** Membership upsert keyed by (tenant, user): granting twice leaves one membership with the invited role. */
 export function grantRoleActivity({ db }: ActivityDeps) {
-  return async function grantRole({ invitationId, acceptanceId }: { invitationId: string; acceptanceId?: string }): Promise<void> {
-    const { invitation, role } = await loadInvitationContext(db, invitationId);
+  return async function grantRole({ invitationId, acceptanceId }: { invitationId: string; acceptanceId?: string }, loaded?: InvitationContext): Promise<void> {
+    const { invitation, role } = loaded ?? (await loadInvitationContext(db, invitationId));
     // A link-only invitation can be accepted before provisioning ran; provisioning here too keeps that safe.
     const user = await provisionUserFor(db, invitation);
     await db.transaction().execute(async (tx) => {

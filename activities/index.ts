@@ -42,7 +42,7 @@ export function createActivities(deps: ActivityDeps, wrapSteps: (steps: Steps) =
   const steps = wrapSteps(createSteps(deps));
   return {
     ...steps,
-    openInvitation: openInvitationActivity(steps),
+    openInvitation: openInvitationActivity(deps, steps),
     acceptInvitation: acceptInvitationActivity(deps, steps),
   };
 }

@@ -21,6 +21,12 @@ export interface InvitationContext {
 export async function loadInvitationContext(db: Db, invitationId: string): Promise<InvitationContext> {
   const invitation = await findInvitationById(db, invitationId);
   if (!invitation) throw ApplicationFailure.nonRetryable(`invitation ${invitationId} does not exist`, FailureType.InvitationMissing);
+  return contextOf(db, invitation);
+}
+
+/** The rest of an invitation's context, for a row already read. */
+export async function contextOf(db: Db, invitation: Invitation): Promise<InvitationContext> {
+  const invitationId = invitation.id;
   const [tenant, role, inviter] = await Promise.all([
     findTenant(db, invitation.tenant_id),
     findRoleById(db, invitation.tenant_id, invitation.role_id),

@@ -3,7 +3,7 @@ import type { Invitation, User } from '../src/db/database';
 import { setInviteeUser } from '../src/db/invitations';
 import { upsertUser } from '../src/db/users';
 import type { ActivityDeps } from './deps';
-import { loadInvitationContext } from './load';
+import { type InvitationContext, loadInvitationContext } from './load';
 
 export async function provisionUserFor(db: Db, invitation: Invitation): Promise<User> {
   const user = await upsertUser(db, {
@@ -20,8 +20,8 @@ export async function provisionUserFor(db: Db, invitation: Invitation): Promise<
 
 /** Find or create the invitee's user record; an upsert, so a retry is harmless. */
 export function provisionInviteeActivity({ db }: ActivityDeps) {
-  return async function provisionInvitee({ invitationId }: { invitationId: string }): Promise<void> {
-    const { invitation } = await loadInvitationContext(db, invitationId);
+  return async function provisionInvitee({ invitationId }: { invitationId: string }, loaded?: InvitationContext): Promise<void> {
+    const { invitation } = loaded ?? (await loadInvitationContext(db, invitationId));
     await provisionUserFor(db, invitation);
   };
 }

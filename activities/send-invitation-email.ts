@@ -1,6 +1,6 @@
 import { displayName, inviterDisplayName } from '../src/lib/names';
 import { countReminderSent } from '../src/db/invitations';
-import { loadInvitationContext } from './load';
+import { type InvitationContext, loadInvitationContext } from './load';
 import { formatDate, renderEmail } from '../src/email/templates';
 import { tokenKeyOf } from '../src/db/tokens';
 import { invitationLink, linkToken } from '../src/invitations/tokens';
@@ -21,8 +21,8 @@ export interface SendInvitationEmailInput {
  * derived here from the secret, so it never passes through the workflow.
  */
 export function sendInvitationEmailActivity(deps: ActivityDeps) {
-  return async function sendInvitationEmail(input: SendInvitationEmailInput): Promise<'sent' | 'already-sent' | 'skipped'> {
-    const { invitation, tenant, role, inviter } = await loadInvitationContext(deps.db, input.invitationId);
+  return async function sendInvitationEmail(input: SendInvitationEmailInput, loaded?: InvitationContext): Promise<'sent' | 'already-sent' | 'skipped'> {
+    const { invitation, tenant, role, inviter } = loaded ?? (await loadInvitationContext(deps.db, input.invitationId));
     // A reminder racing a decision must not reach someone who already answered.
     if (invitation.status !== 'pending') return 'skipped';
     const keyId = await tokenKeyOf(deps.db, invitation.id, input.generation);
