@@ -12,6 +12,7 @@
  *   BENCH_PROBES       sequential creates / accepts / lookups at empty and at scale (100)
  *   BENCH_DEV=0        skips `usher dev`'s idle RSS
  *   BENCH_PROFILE=r1|r2  runs `usher api` and `usher worker` with --cpu-prof for that phase and prints where the time went
+ *   BENCH_NODE_ARGS    node flags for `usher api` and `usher worker`, space-separated (e.g. --max-old-space-size=512)
  *   BENCH_SMOKE=1      a few dozen invitations through every phase: proves the bench runs, measures nothing
  */
 import { randomBytes } from 'node:crypto';
@@ -31,6 +32,8 @@ import { type BenchStack, cpuSeconds, root, startBenchStack } from './stack';
 import { tokenOf, usherApi } from './usher-api';
 
 const env = process.env;
+/** BENCH_NODE_ARGS: flags `usher api` and `usher worker` run with, as a deployment might set them. */
+const nodeArgs = (env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const smoke = env.BENCH_SMOKE === '1';
 const num = (name: string, full: number, small: number) => Number(env[name] ?? (smoke ? small : full));
 const cfg = {
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
   const render: RenderResult = await measureRendering({ compiled: smoke ? 200 : 5000, mjml: smoke ? 5 : 100 });
 
   say('starting the stack');
-  const stack = await startBenchStack({ log: say });
+  const stack = await startBenchStack({ log: say, nodeArgs });
   const api = usherApi(stack.baseUrl, stack.apiKey);
   const { client, mail } = stack;
   const loads: Record<string, number> = {};
@@ -134,7 +137,7 @@ async function main(): Promise<void> {
     const r1Usher = await closedLoop(cfg.n, cfg.concurrency, (i) => create(`r1c-${i}@bench.example`));
     await drain('r1c', r1Usher.n);
     const r1Costs = await phaseEnd(stack, r1Before, r1Usher.n);
-    if (cfg.profile === 'r1') await stack.restartUsher([]);
+    if (cfg.profile === 'r1') await stack.restartUsher(nodeArgs);
 
     // R1 open loop: the same offered rates for both sides, as fractions of the bare closed-loop rate.
     const sweep: { fraction: number; offered: number; bare: OpenLoopResult; usher: OpenLoopResult }[] = [];
@@ -196,7 +199,7 @@ async function main(): Promise<void> {
     const r2 = await bulk(stack, 'r2', cfg.bulk);
     const r2Costs = await phaseEnd(stack, r2Before, cfg.bulk);
     const r2Rss = rss.samples.filter((s) => s.t >= r2.startedAt && s.t <= r2.startedAt + r2.emailsMs);
-    if (cfg.profile === 'r2') await stack.restartUsher([]);
+    if (cfg.profile === 'r2') await stack.restartUsher(nodeArgs);
 
     // R6: pile up to the scale (more bulk uploads), then the same probes as at empty.
     let topUp = 0;
@@ -431,7 +434,7 @@ async function phaseEnd(stack: BenchStack, mark: PhaseMark, invitations: number)
 }
 
 async function profileFromHere(stack: BenchStack, phase: string): Promise<void> {
-  await stack.restartUsher(profileArgs(stack, phase));
+  await stack.restartUsher([...nodeArgs, ...profileArgs(stack, phase)]);
   profiled.set(stack.api.pid, 'api');
   profiled.set(stack.worker.pid, 'worker');
 }
