@@ -25,6 +25,10 @@ USER node
 # The API on PORT; each process's /metrics (and the worker's /healthz) on its metrics port, bound to loopback inside the
 # container until METRICS_HOST=0.0.0.0 opens it to the scraper's network (docs/operating.md).
 ENV HOST=0.0.0.0 PORT=3000 METRICS_PORT=9464 WORKER_METRICS_PORT=9464
+# V8 otherwise sizes its heap by the host's memory (4 GiB here) and collects lazily: the worker's RSS climbed to 1 GiB
+# in a sawtooth under a bulk upload, the API's to 631 MiB under overload. With a cap both collect sooner and stay flat
+# (docs/benchmark.md). Raise it with WORKER_MAX_CACHED_WORKFLOWS, or override NODE_OPTIONS per container.
+ENV NODE_OPTIONS=--max-old-space-size=512
 EXPOSE 3000 9464
 # Healthy when this container's API answers /healthz, or its worker runs (/healthz on WORKER_METRICS_PORT).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "dist/healthcheck.js"]

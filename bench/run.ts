@@ -12,7 +12,7 @@
  *   BENCH_PROBES       sequential creates / accepts / lookups at empty and at scale (100)
  *   BENCH_DEV=0        skips `usher dev`'s idle RSS
  *   BENCH_PROFILE=r1|r2  runs `usher api` and `usher worker` with --cpu-prof for that phase and prints where the time went
- *   BENCH_NODE_ARGS    node flags for `usher api` and `usher worker`, space-separated (e.g. --max-old-space-size=512)
+ *   BENCH_NODE_ARGS    node flags for `usher api` and `usher worker`, space-separated (the image's --max-old-space-size=512)
  *   BENCH_SMOKE=1      a few dozen invitations through every phase: proves the bench runs, measures nothing
  */
 import { randomBytes } from 'node:crypto';
@@ -32,8 +32,8 @@ import { type BenchStack, cpuSeconds, root, startBenchStack } from './stack';
 import { tokenOf, usherApi } from './usher-api';
 
 const env = process.env;
-/** BENCH_NODE_ARGS: flags `usher api` and `usher worker` run with, as a deployment might set them. */
-const nodeArgs = (env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** BENCH_NODE_ARGS: flags `usher api` and `usher worker` run with; by default the image's (NODE_OPTIONS in the Dockerfile). */
+const nodeArgs = (env.BENCH_NODE_ARGS ?? '--max-old-space-size=512').split(' ').filter(Boolean);
 const smoke = env.BENCH_SMOKE === '1';
 const num = (name: string, full: number, small: number) => Number(env[name] ?? (smoke ? small : full));
 const cfg = {
