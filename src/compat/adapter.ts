@@ -1,5 +1,6 @@
 import Router, { type RouterContext } from '@koa/router';
 import type { Context } from 'koa';
+import type { Admission } from '../http/admission';
 import type { InvitationDeps } from '../invitations/deps';
 import { UsherError } from '../lib/errors';
 import { refuseUnstorable } from './body';
@@ -29,15 +30,19 @@ export interface SeedApi {
  * and path parameters holding text PostgreSQL cannot store are refused before the handler runs, as invalid input
  * (bodies are checked where they are parsed: parseJson, or refuseUnstorable on form fields).
  */
-export function seedRoutes({ endpoints, refuse }: SeedApi): Router {
+export function seedRoutes(admission: Admission, { endpoints, refuse }: SeedApi): Router {
   const router = new Router();
   const answered = (handler: Handler) => async (ctx: RouterContext) => {
+    let leave: (() => void) | undefined;
     try {
+      leave = admission.enter();
       refuseUnstorable(ctx.params, 'the path');
       refuseUnstorable(ctx.query, 'the query');
       await handler(ctx);
     } catch (err) {
       refuse(ctx, err);
+    } finally {
+      leave?.();
     }
   };
   for (const { paths, methods, otherMethods } of endpoints) {

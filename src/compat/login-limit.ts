@@ -1,9 +1,12 @@
+import type { Admission } from '../http/admission';
 import { createRateLimiter, credentialKey } from '../http/rate-limit';
 
 /** What the seed adapters are configured with beyond the invitation commands. */
 export interface CompatOptions {
   /** Password checks per minute, per client address and per account; 0 = unlimited. */
   loginsPerMinute: number;
+  /** The API's cap on requests at once, shared with the core API; a seed refuses in its own shape. */
+  admission: Admission;
 }
 
 export type LoginVerdict = { ok: true } | { ok: false; retryAfterSeconds: number };

@@ -12,6 +12,6 @@ export interface ApiDeps extends InvitationDeps {
   adminToken?: string;
   /** Trust X-Forwarded-For and -Proto: only behind a proxy that sets them. */
   trustProxy: boolean;
-  /** Per key (writes) and per address or account (the seed APIs' logins); 0 = unlimited. */
-  rateLimits: { writesPerMinute: number; loginsPerMinute: number };
+  /** Per key (writes), per address or account (the seed APIs' logins), and requests at once (src/http/admission.ts); 0 = unlimited. */
+  rateLimits: { writesPerMinute: number; loginsPerMinute: number; requestsInFlight: number };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_REQUESTS_IN_FLIGHT } from '../http/admission';
 import { parseTokenKeys, type TokenKeyRing } from '../lib/token-keys';
 
 const optionalString = z
@@ -51,6 +52,7 @@ export const configSchema = z.object({
   USHER_DEV_POSTGRES_PORT: port(54329),
   RATE_LIMIT_WRITES_PER_MINUTE: count(600),
   RATE_LIMIT_LOGINS_PER_MINUTE: count(10),
+  API_MAX_REQUESTS_IN_FLIGHT: count(DEFAULT_REQUESTS_IN_FLIGHT),
   RESEND_COOLDOWN_SECONDS: count(60),
   RESENDS_PER_DAY: count(10),
   RESENDS_PER_INVITATION: count(50),
@@ -88,6 +90,8 @@ export interface TemporalSettings {
 export interface Limits {
   writesPerMinute: number;
   loginsPerMinute: number;
+  /** Requests one API process works on at once; more are refused with 503 (src/http/admission.ts). */
+  requestsInFlight: number;
   resendCooldownSeconds: number;
   resendsPerDay: number;
   resendsPerInvitation: number;
@@ -173,6 +177,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     limits: {
       writesPerMinute: e.RATE_LIMIT_WRITES_PER_MINUTE,
       loginsPerMinute: e.RATE_LIMIT_LOGINS_PER_MINUTE,
+      requestsInFlight: e.API_MAX_REQUESTS_IN_FLIGHT,
       resendCooldownSeconds: e.RESEND_COOLDOWN_SECONDS,
       resendsPerDay: e.RESENDS_PER_DAY,
       resendsPerInvitation: e.RESENDS_PER_INVITATION,

@@ -1,4 +1,5 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { DEFAULT_REQUESTS_IN_FLIGHT } from '../http/admission';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker, WorkflowBundleOption } from '@temporalio/worker';
 import { type Db, ping } from '../db/connect';
@@ -49,7 +50,7 @@ export interface ApiOptions {
   outbox?: Outbox;
   adminToken?: string;
   trustProxy?: boolean;
-  limits?: Pick<Limits, 'writesPerMinute' | 'loginsPerMinute'>;
+  limits?: Pick<Limits, 'writesPerMinute' | 'loginsPerMinute'> & Partial<Pick<Limits, 'requestsInFlight'>>;
 }
 
 export function apiDeps(
@@ -63,7 +64,11 @@ export function apiDeps(
     outbox: options.outbox,
     adminToken: options.adminToken,
     trustProxy: options.trustProxy ?? false,
-    rateLimits: { writesPerMinute: options.limits?.writesPerMinute ?? 600, loginsPerMinute: options.limits?.loginsPerMinute ?? 10 },
+    rateLimits: {
+      writesPerMinute: options.limits?.writesPerMinute ?? 600,
+      loginsPerMinute: options.limits?.loginsPerMinute ?? 10,
+      requestsInFlight: options.limits?.requestsInFlight ?? DEFAULT_REQUESTS_IN_FLIGHT,
+    },
     readiness: {
       database: () => ping(deps.db),
       // Through the invitation client's circuit: known down is answered at once, and up again within a second.

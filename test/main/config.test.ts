@@ -18,6 +18,8 @@ describe('configuration', () => {
     // The SDK refuses a single workflow task slot while it caches workflows: said here, not at the worker's start.
     expect(() => loadConfig({ WORKER_MAX_WORKFLOW_TASKS: '1' })).toThrow(/^invalid configuration: WORKER_MAX_WORKFLOW_TASKS: /);
     expect(loadConfig({ WORKER_MAX_WORKFLOW_TASKS: '4' }).temporal.maxWorkflowTasks).toBe(4);
+    expect(() => loadConfig({ API_MAX_REQUESTS_IN_FLIGHT: '-1' })).toThrow(/^invalid configuration: API_MAX_REQUESTS_IN_FLIGHT: /);
+    expect(loadConfig({ API_MAX_REQUESTS_IN_FLIGHT: '0' }).limits.requestsInFlight).toBe(0);
   });
 
   it('names every setting a production command is missing', () => {

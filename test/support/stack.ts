@@ -41,7 +41,7 @@ export interface Stack {
 export interface StackOptions {
   log?: Logger;
   resendLimits?: ResendLimits;
-  limits?: { writesPerMinute: number; loginsPerMinute: number };
+  limits?: { writesPerMinute: number; loginsPerMinute: number; requestsInFlight?: number };
   /** Webhooks on: the worker runs their dispatcher with these settings (http and loopback targets allowed). Off by default. */
   webhooks?: WebhookSettingsInput;
 }
@@ -69,7 +69,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const deps = invitationDeps(database.db, client, settings, log);
   // Likewise rate limits: off unless a test is about them.
-  const server = await listen(apiDeps(deps, client, { limits: options.limits ?? { writesPerMinute: 0, loginsPerMinute: 0 } }), '127.0.0.1', port);
+  const server = await listen(apiDeps(deps, client, { limits: { requestsInFlight: 0, ...(options.limits ?? { writesPerMinute: 0, loginsPerMinute: 0 }) } }), '127.0.0.1', port);
 
   quietRuntime();
   const nativeConnection = await NativeConnection.connect({ address });

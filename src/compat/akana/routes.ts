@@ -1,3 +1,4 @@
+import type { Admission } from '../../http/admission';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InvitationDeps } from '../../invitations/deps';
@@ -17,8 +18,8 @@ import { negotiate, parseRequest, readBody } from './request';
  */
 export const AKANA_PATH = '/api/users/invitations';
 
-export function akanaRoutes(deps: InvitationDeps, logins: LoginLimiter): Router {
-  return seedRoutes({
+export function akanaRoutes(deps: InvitationDeps, logins: LoginLimiter, admission: Admission): Router {
+  return seedRoutes(admission, {
     endpoints: [
       { paths: ['/api/login'], methods: { POST: (ctx) => login(deps, logins, ctx) } },
       {

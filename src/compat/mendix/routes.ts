@@ -1,3 +1,4 @@
+import type { Admission } from '../../http/admission';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InvitationDeps } from '../../invitations/deps';
@@ -33,8 +34,8 @@ class UndeclaredMethod extends UsherError {}
 /** A SendInvite envelope is a few hundred bytes; this leaves room for WS-Security headers and long addresses. */
 const MAX_SOAP_BYTES = 64 * 1024;
 
-export function mendixRoutes(deps: InvitationDeps): Router[] {
-  const json = seedRoutes({
+export function mendixRoutes(deps: InvitationDeps, admission: Admission): Router[] {
+  const json = seedRoutes(admission, {
     endpoints: [
       {
         paths: MENDIX_PATHS,
@@ -44,7 +45,7 @@ export function mendixRoutes(deps: InvitationDeps): Router[] {
     ],
     refuse: (ctx, err) => refuse(deps, ctx, err),
   });
-  const soap = seedRoutes({
+  const soap = seedRoutes(admission, {
     endpoints: [
       {
         paths: [MENDIX_SOAP_PATH],

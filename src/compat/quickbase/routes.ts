@@ -1,3 +1,4 @@
+import type { Admission } from '../../http/admission';
 import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
 import type { InvitationDeps } from '../../invitations/deps';
@@ -23,8 +24,8 @@ import { renderQdbapi } from './xml';
  * an XML `<qdbapi>` body or a form body. Every answer is `<qdbapi>` XML with HTTP 200, errors included, as Quickbase
  * does. Rules about who may invite whom live in createInvitation; this file only translates. See docs/compat/quickbase.md.
  */
-export function quickbaseRoutes(deps: InvitationDeps, logins: LoginLimiter): Router {
-  return seedRoutes({
+export function quickbaseRoutes(deps: InvitationDeps, logins: LoginLimiter, admission: Admission): Router {
+  return seedRoutes(admission, {
     endpoints: [{ paths: ['/db/:dbid'], methods: { GET: (ctx) => handle(deps, logins, ctx), POST: (ctx) => handle(deps, logins, ctx) } }],
     refuse: (ctx, err) => refuse(deps, ctx, err),
   });

@@ -1,3 +1,4 @@
+import type { Admission } from '../../http/admission';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InvitationDeps } from '../../invitations/deps';
@@ -21,8 +22,8 @@ export const ROYALTI_PATH = '/auth/invite';
 export const ROYALTI_EMAIL_SENT = 'Successful, Email verification Instructions have been sent to your email';
 export const ROYALTI_LINK_ONLY = 'Successful, the invitation was created and no email was sent; give the invitee the acceptUrl';
 
-export function royaltiRoutes(deps: InvitationDeps): Router {
-  return seedRoutes({
+export function royaltiRoutes(deps: InvitationDeps, admission: Admission): Router {
+  return seedRoutes(admission, {
     endpoints: [
       {
         paths: [ROYALTI_PATH],

@@ -1,3 +1,4 @@
+import type { Admission } from '../../http/admission';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -58,8 +59,8 @@ const sapInviteBody = z.object(
 );
 type SapInviteBody = z.infer<typeof sapInviteBody>;
 
-export function sapRoutes(deps: InvitationDeps): Router {
-  return seedRoutes({
+export function sapRoutes(deps: InvitationDeps, admission: Admission): Router {
+  return seedRoutes(admission, {
     endpoints: [
       {
         paths: SAP_PATHS,
