@@ -13,6 +13,8 @@
  *   BENCH_DEV=0        skips `usher dev`'s idle RSS
  *   BENCH_PROFILE=r1|r2  runs `usher api` and `usher worker` with --cpu-prof for that phase and prints where the time went
  *   BENCH_NODE_ARGS    node flags for `usher api` and `usher worker`, space-separated (the image's --max-old-space-size=512)
+ *   BENCH_FROM_SOURCE=1  runs `usher api` and `usher worker` from source (tsx) instead of the production build, as the
+ *                      image does (a smoke run and BENCH_PROFILE always run from source)
  *   BENCH_SMOKE=1      a few dozen invitations through every phase: proves the bench runs, measures nothing
  */
 import { randomBytes } from 'node:crypto';
@@ -50,6 +52,8 @@ const cfg = {
   /** `usher dev` from the production build too (a build of a few seconds); off in the smoke run. */
   devBuild: env.BENCH_DEV_BUILD ? env.BENCH_DEV_BUILD !== '0' : !smoke,
   profile: env.BENCH_PROFILE as 'r1' | 'r2' | undefined,
+  // Profiles name source files; a smoke run in the suite skips the build's 20 s.
+  fromSource: env.BENCH_FROM_SOURCE === '1' || smoke || env.BENCH_PROFILE !== undefined,
   out: path.resolve(env.BENCH_OUT ?? (smoke ? path.join(os.tmpdir(), `usher-bench-smoke-${process.pid}.json`) : path.join(root, 'bench/results/latest.json'))),
 };
 
@@ -67,7 +71,8 @@ interface Row {
   met: boolean | null;
 }
 
-async function main(): Promise<void> {
+/** `build`: the production build's folder (npm run build) that `usher api`, `usher worker` and `usher dev` run from. */
+async function main(build?: string): Promise<void> {
   const runId = randomBytes(3).toString('hex');
   const startedAt = new Date();
   const loadAtStart = os.loadavg();
@@ -78,7 +83,7 @@ async function main(): Promise<void> {
   const render: RenderResult = await measureRendering({ compiled: smoke ? 200 : 5000, mjml: smoke ? 5 : 100 });
 
   say('starting the stack');
-  const stack = await startBenchStack({ log: say, nodeArgs });
+  const stack = await startBenchStack({ log: say, nodeArgs, entry: build ? ['--enable-source-maps', path.join(build, 'cli.js')] : undefined });
   const api = usherApi(stack.baseUrl, stack.apiKey);
   const { client, mail } = stack;
   const loads: Record<string, number> = {};
@@ -140,7 +145,7 @@ async function main(): Promise<void> {
     if (cfg.profile === 'r1') await stack.restartUsher(nodeArgs);
 
     // R1 open loop: the same offered rates for both sides, as fractions of the bare closed-loop rate.
-    const sweep: { fraction: number; offered: number; bare: OpenLoopResult; usher: OpenLoopResult }[] = [];
+    const sweep: { fraction: number; offered: number; bare: OpenLoopResult; usher: OpenLoopResult; shed: number }[] = [];
     for (const fraction of cfg.sweep) {
       const offered = Math.max(1, r1Bare.rate * fraction);
       await quiet(stack, `R1 open loop at ${fraction}`);
@@ -148,9 +153,11 @@ async function main(): Promise<void> {
       const bare = await openLoop(offered, cfg.openSeconds, bareStart(`open${fraction}`));
       await sleep(1000);
       const tag = `r1o${String(fraction).replace('.', '')}`;
+      const shedBefore = api.shed;
       const usher = await openLoop(offered, cfg.openSeconds, (i) => create(`${tag}-${i}@bench.example`));
+      const shed = api.shed - shedBefore;
       await drain(tag, usher.n);
-      sweep.push({ fraction, offered, bare, usher });
+      sweep.push({ fraction, offered, bare, usher, shed });
     }
     const half = sweep.find((p) => p.fraction === 0.5)!;
 
@@ -240,7 +247,8 @@ async function main(): Promise<void> {
       let built: DevRss | undefined;
       if (cfg.devBuild) {
         say('usher dev idle RSS, from the production build (npm run build: compiled CLI, prebuilt workflow bundle)');
-        built = await withBuild((dir) => measureDevIdleRss(cfg.devIdleSeconds, [path.join(dir, 'cli.js')]));
+        const devBuilt = (dir: string) => measureDevIdleRss(cfg.devIdleSeconds, [path.join(dir, 'cli.js')]);
+        built = build ? await devBuilt(build) : await withBuild(devBuilt);
       }
       dev = { source, built };
     }
@@ -594,7 +602,7 @@ function renderReport(r: {
   startedAt: Date;
   loadAtStart: number[];
   loads: Record<string, number>;
-  sweep: { fraction: number; offered: number; bare: OpenLoopResult; usher: OpenLoopResult }[];
+  sweep: { fraction: number; offered: number; bare: OpenLoopResult; usher: OpenLoopResult; shed: number }[];
   r1Costs: PhaseCosts;
   r3Costs: PhaseCosts;
   r2Costs: PhaseCosts;
@@ -625,10 +633,11 @@ function renderReport(r: {
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   lines.push(line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line));
   lines.push('', 'Create latency against offered load (open loop, latency from when each call was due):');
-  lines.push(line2(['offered', 'bare p50', 'bare p99', 'Usher p50', 'Usher p99', 'Usher achieved', 'errors']));
+  lines.push(line2(['offered', 'bare p50', 'bare p99', 'Usher p50', 'Usher p99', 'Usher achieved', 'errors', 'turned away']));
   for (const p of r.sweep) {
-    lines.push(line2([fmtRate(p.offered), fmtMs(p.bare.p50), fmtMs(p.bare.p99), fmtMs(p.usher.p50), fmtMs(p.usher.p99), fmtRate(p.usher.achieved), String(p.usher.errors)]));
+    lines.push(line2([fmtRate(p.offered), fmtMs(p.bare.p50), fmtMs(p.bare.p99), fmtMs(p.usher.p50), fmtMs(p.usher.p99), fmtRate(p.usher.achieved), String(p.usher.errors), String(p.shed)]));
   }
+  lines.push('  (turned away: 503s at the API’s cap on requests in flight, each retried after its Retry-After; the latency counts the wait)');
   lines.push(
     '',
     `Bare baselines' CPU per workflow: R1 no-op start: Temporal ${r.r1BareCost.temporalMs.toFixed(1)} ms, bare worker ${r.r1BareCost.workerMs.toFixed(1)} ms; R3 lifecycle: Temporal ${r.r3BareCost.temporalMs.toFixed(1)} ms, bare worker ${r.r3BareCost.workerMs.toFixed(1)} ms; R2 starts: Temporal ${r.r2BareCost.temporalMs.toFixed(1)} ms`,
@@ -685,7 +694,7 @@ async function within<T>(ms: number, what: string, promise: Promise<T>): Promise
 
 const line2 = (cells: string[]) => `  ${cells.map((c) => c.padStart(14)).join('')}`;
 
-main().then(
+(cfg.fromSource ? main() : withBuild(main)).then(
   () => {
     // The chart, when matplotlib is at hand (script/python-tools.txt).
     const python = path.join(root, '.tools/venv/bin/python');

@@ -81,6 +81,8 @@ export interface BenchStack {
 export interface StackOptions {
   /** Extra node flags for the Usher children (e.g. --cpu-prof). */
   nodeArgs?: string[];
+  /** How to run the `usher` CLI: the production build's (['--enable-source-maps', '<dir>/cli.js']) or from source (default). */
+  entry?: string[];
   log: (line: string) => void;
 }
 
@@ -203,12 +205,13 @@ export async function startBenchStack(options: StackOptions): Promise<BenchStack
     const workerMetricsPort = await freePort();
     let api: Proc;
     let worker: Proc;
+    const entry = options.entry ?? ['--import', 'tsx', 'src/main/cli.ts'];
     const startUsher = async (nodeArgs: string[]) => {
       [api, worker] = await Promise.all([
-        startNode('api', ['--import', 'tsx', 'src/main/cli.ts', 'api'], env, nodeArgs, dir, async () => {
+        startNode('api', [...entry, 'api'], env, nodeArgs, dir, async () => {
           await until(async () => (await fetch(`${baseUrl}/readyz`).then((r) => r.status, () => 0)) === 200, 120_000, 'usher api ready');
         }),
-        startNode('worker', ['--import', 'tsx', 'src/main/cli.ts', 'worker'], { ...env, WORKER_METRICS_PORT: String(workerMetricsPort) }, nodeArgs, dir, undefined, 'worker running'),
+        startNode('worker', [...entry, 'worker'], { ...env, WORKER_METRICS_PORT: String(workerMetricsPort) }, nodeArgs, dir, undefined, 'worker running'),
       ]);
     };
     await startUsher(options.nodeArgs ?? []);

@@ -8,17 +8,30 @@ export interface UsherApi {
   get(id: string): Promise<void>;
   bulkCsv(csv: string): Promise<{ id: string }>;
   batch(id: string): Promise<{ status: string; total: number; processed: number; counts: { created: number } }>;
+  /** How many calls the API turned away at its cap on requests in flight (503 with Retry-After), each retried. */
+  readonly shed: number;
 }
 
 export function usherApi(baseUrl: string, apiKey: string): UsherApi {
   const auth = { authorization: `Bearer ${apiKey}` };
+  let shed = 0;
   const call = async (path: string, init: RequestInit, expect: number) => {
-    const response = await fetch(`${baseUrl}${path}`, init);
+    let response = await fetch(`${baseUrl}${path}`, init);
+    // As a well-behaved client does: a call refused for load is made again after the time the API asked for.
+    for (let attempt = 1; response.status === 503 && response.headers.has('retry-after') && attempt < 60; attempt++) {
+      shed++;
+      await response.arrayBuffer();
+      await new Promise((r) => setTimeout(r, Number(response.headers.get('retry-after')) * 1000));
+      response = await fetch(`${baseUrl}${path}`, init);
+    }
     const text = await response.text();
     if (response.status !== expect) throw new Error(`${init.method ?? 'GET'} ${path.split('?')[0]} answered ${response.status}: ${text.slice(0, 300)}`);
     return text ? JSON.parse(text) : undefined;
   };
   return {
+    get shed() {
+      return shed;
+    },
     async create(email, extra = {}) {
       const body = await call(
         '/v1/invitations',
