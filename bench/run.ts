@@ -12,13 +12,13 @@
  *   BENCH_PROBES       sequential creates / accepts / lookups at empty and at scale (100)
  *   BENCH_DEV=0        skips `usher dev`'s idle RSS
  *   BENCH_PROFILE=r1|r2  runs `usher api` and `usher worker` with --cpu-prof for that phase and prints where the time went
- *   BENCH_NODE_ARGS    node flags for `usher api` and `usher worker`, space-separated (the image's --max-old-space-size=512)
+ *   BENCH_NODE_ARGS    node flags for `usher api` and `usher worker`, space-separated (the image's NODE_OPTIONS)
  *   BENCH_FROM_SOURCE=1  runs `usher api` and `usher worker` from source (tsx) instead of the production build, as the
  *                      image does (a smoke run and BENCH_PROFILE always run from source)
  *   BENCH_SMOKE=1      a few dozen invitations through every phase: proves the bench runs, measures nothing
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,8 +34,8 @@ import { type BenchStack, cpuSeconds, root, startBenchStack } from './stack';
 import { tokenOf, usherApi } from './usher-api';
 
 const env = process.env;
-/** BENCH_NODE_ARGS: flags `usher api` and `usher worker` run with; by default the image's (NODE_OPTIONS in the Dockerfile). */
-const nodeArgs = (env.BENCH_NODE_ARGS ?? '--max-old-space-size=512').split(' ').filter(Boolean);
+/** BENCH_NODE_ARGS: flags `usher api` and `usher worker` run with; by default the image's, read from the Dockerfile. */
+const nodeArgs = (env.BENCH_NODE_ARGS ?? imageNodeOptions()).split(' ').filter(Boolean);
 const smoke = env.BENCH_SMOKE === '1';
 const num = (name: string, full: number, small: number) => Number(env[name] ?? (smoke ? small : full));
 const cfg = {
@@ -690,6 +690,12 @@ async function within<T>(ms: number, what: string, promise: Promise<T>): Promise
   } finally {
     clearTimeout(timer);
   }
+}
+
+function imageNodeOptions(): string {
+  const set = /^ENV NODE_OPTIONS=("?)(.+)\1$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'));
+  if (!set) throw new Error('the Dockerfile sets no NODE_OPTIONS; give BENCH_NODE_ARGS');
+  return set[2]!;
 }
 
 const line2 = (cells: string[]) => `  ${cells.map((c) => c.padStart(14)).join('')}`;
