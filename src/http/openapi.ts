@@ -154,6 +154,31 @@ export function problemResponses(...codes: ProblemCode[]): Responses {
   );
 }
 
+/** `responses` and one more problem, joined to the response its status already has (a second 503, say). */
+export function withProblem(responses: Responses, code: ProblemCode): Responses {
+  const status = String(problems[code].status);
+  const added = problemResponses(code)[status] as ProblemResponse;
+  const existing = responses[status] as ProblemResponse | undefined;
+  if (!existing) return { ...responses, [status]: added };
+  const problem = existing.content?.['application/problem+json']?.schema.allOf;
+  const types = problem ? [...problem[1].properties.type.enum, problemType(code)] : [problemType(code)];
+  const schema = { allOf: [{ $ref: PROBLEM }, { properties: { type: { enum: types }, status: { const: Number(status) } } }] };
+  return {
+    ...responses,
+    [status]: {
+      ...added,
+      ...existing,
+      description: `${existing.description}; ${added.description}`,
+      content: { ...existing.content, 'application/problem+json': { schema } },
+    },
+  };
+}
+
+interface ProblemResponse {
+  description: string;
+  content?: Record<string, { schema: { allOf: [unknown, { properties: { type: { enum: string[] } } }] } }>;
+}
+
 function responseHeaders(status: number): { headers?: Record<string, unknown> } {
   if (status === 401) return { headers: { 'WWW-Authenticate': headerSchemas['WWW-Authenticate'] } };
   if (status === 429 || status === 503) return { headers: { 'Retry-After': headerSchemas['Retry-After'] } };

@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import { z } from 'zod';
 import { bulkPaths } from '../bulk/openapi';
 import { compatPaths, compatSecuritySchemes, compatTags } from '../compat/openapi';
-import { ok, problemComponent, problemResponses } from '../http/openapi';
+import { ok, problemComponent, problemResponses, type Responses, withProblem } from '../http/openapi';
 import { invitationPaths } from '../invitations/openapi';
 import { UsherError } from '../lib/errors';
 import { managementPaths, managementSecuritySchemes } from '../management/openapi';
@@ -114,7 +114,21 @@ const coreTags = [
 
 /** The paths Usher answers in its own terms (problem+json): everything but the seed APIs. */
 function corePaths(options: DocumentOptions) {
-  return { ...metaPaths, ...invitationPaths, ...bulkPaths, ...managementPaths, ...tagged(webhookPaths, 'Webhooks'), ...(options.outbox ? outboxPaths : {}) };
+  return turnedAwayWhenFull({ ...metaPaths, ...invitationPaths, ...bulkPaths, ...managementPaths, ...tagged(webhookPaths, 'Webhooks'), ...(options.outbox ? outboxPaths : {}) });
+}
+
+/** Every operation under /v1 and /invite can meet the API's cap on requests in flight (src/http/admission.ts): 503. */
+function turnedAwayWhenFull<P extends Record<string, Record<string, unknown>>>(paths: P): P {
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, item]) => [
+      path,
+      /^\/(v1|invite)\//.test(path)
+        ? Object.fromEntries(
+            Object.entries(item).map(([key, op]) => [key, HTTP_METHODS.includes(key) ? { ...(op as object), responses: withProblem((op as { responses: Responses }).responses, 'unavailable') } : op]),
+          )
+        : item,
+    ]),
+  ) as P;
 }
 
 /** Paths whose operations carry no tag get this one. */

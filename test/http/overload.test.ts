@@ -92,4 +92,21 @@ describe('a full API turns requests away at once, and stores nothing for them', 
     expect((await held.finish()).status).toBe(201);
     await expectNothingLeftFor(stack, 'royalti-turned-away@example.com');
   });
+
+  it('says so in /openapi.json: every operation under /v1 and /invite lists the 503, beside any 503 it had', async () => {
+    const document = await body(await fetch(`${stack.baseUrl}/openapi.json`));
+    const missing: string[] = [];
+    for (const [path, item] of Object.entries<Record<string, any>>(document.paths)) {
+      if (!/^\/(v1|invite)\//.test(path)) continue;
+      for (const [method, operation] of Object.entries<any>(item)) {
+        if (method === 'parameters') continue;
+        const types = operation.responses['503']?.content?.['application/problem+json']?.schema?.allOf?.[1]?.properties?.type?.enum ?? [];
+        if (!types.includes('urn:usher:problem:unavailable')) missing.push(`${method.toUpperCase()} ${path}`);
+      }
+    }
+    expect(missing).toEqual([]);
+    const create = document.paths['/v1/invitations'].post.responses['503'];
+    expect(create.content['application/problem+json'].schema.allOf[1].properties.type.enum).toEqual(['urn:usher:problem:temporal-unavailable', 'urn:usher:problem:unavailable']);
+    expect(create.headers['Retry-After']).toBeDefined();
+  });
 });
