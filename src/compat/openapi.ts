@@ -92,7 +92,7 @@ const MENDIX_CODES: ProblemCode[] = [
   'payload-too-large',
   'unsupported-media-type',
   'temporal-unavailable',
-  'unavailable',
+  'busy',
 ];
 const mendixRefusals = (codes: ProblemCode[]) => Object.fromEntries(statusesOf(codes).map((s) => refusal(s, titlesFor(s, codes), mendixRefusal)));
 
@@ -138,7 +138,7 @@ const SAP_CODES: ProblemCode[] = [
   'payload-too-large',
   'unsupported-media-type',
   'temporal-unavailable',
-  'unavailable',
+  'busy',
 ];
 const sapText = (max: number) => orAbsent({ type: 'string', maxLength: max });
 const sapUrl = orAbsent({ type: 'string', maxLength: 2048, pattern: HTTP_URL_PATTERN });

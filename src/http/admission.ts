@@ -13,7 +13,7 @@ import { UsherError } from '../lib/errors';
 export const DEFAULT_REQUESTS_IN_FLIGHT = 256;
 
 export interface Admission {
-  /** Takes a place or throws UsherError('unavailable'); the function returned gives the place back (once). */
+  /** Takes a place or throws UsherError('busy'); the function returned gives the place back (once). */
   enter(): () => void;
 }
 
@@ -22,7 +22,7 @@ export function createAdmission(limit: number): Admission {
   return {
     enter() {
       if (limit > 0 && inFlight >= limit) {
-        throw new UsherError('unavailable', `this server is working on as many requests as it takes at once (${limit}); retry in 1 s`, { retryAfter: 1 });
+        throw new UsherError('busy', `this server is working on as many requests as it takes at once (${limit}); retry in 1 s`, { retryAfter: 1 });
       }
       inFlight++;
       let left = false;

@@ -25,6 +25,7 @@ export const problems = {
   'idempotency-key-reused': { status: 422, title: 'The Idempotency-Key was used with a different request' },
   'temporal-unavailable': { status: 503, title: 'The workflow service is unavailable; nothing was stored' },
   unavailable: { status: 503, title: 'A service Usher depends on is unavailable; retry after the time given' },
+  busy: { status: 503, title: 'This server is working on as many requests as it takes at once; retry after the time given' },
   internal: { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -124,7 +124,7 @@ function turnedAwayWhenFull<P extends Record<string, Record<string, unknown>>>(p
       path,
       /^\/(v1|invite)\//.test(path)
         ? Object.fromEntries(
-            Object.entries(item).map(([key, op]) => [key, HTTP_METHODS.includes(key) ? { ...(op as object), responses: withProblem((op as { responses: Responses }).responses, 'unavailable') } : op]),
+            Object.entries(item).map(([key, op]) => [key, HTTP_METHODS.includes(key) ? { ...(op as object), responses: withProblem((op as { responses: Responses }).responses, 'busy') } : op]),
           )
         : item,
     ]),

@@ -62,7 +62,7 @@ describe('a full API turns requests away at once, and stores nothing for them', 
     expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(refused.headers.get('retry-after')).toBe('1');
     const problem = await body(refused);
-    expect(problem.type).toBe('urn:usher:problem:unavailable');
+    expect(problem.type).toBe('urn:usher:problem:busy');
     expect(problem.detail).toMatch(/at once \(1\); retry in 1 s/);
     // The invitee's side is behind the same cap.
     expect((await stack.api('/v1/invitations/accept', { method: 'POST', json: { token: 'A'.repeat(43) }, key: null })).status).toBe(503);
@@ -101,12 +101,12 @@ describe('a full API turns requests away at once, and stores nothing for them', 
       for (const [method, operation] of Object.entries<any>(item)) {
         if (method === 'parameters') continue;
         const types = operation.responses['503']?.content?.['application/problem+json']?.schema?.allOf?.[1]?.properties?.type?.enum ?? [];
-        if (!types.includes('urn:usher:problem:unavailable')) missing.push(`${method.toUpperCase()} ${path}`);
+        if (!types.includes('urn:usher:problem:busy')) missing.push(`${method.toUpperCase()} ${path}`);
       }
     }
     expect(missing).toEqual([]);
     const create = document.paths['/v1/invitations'].post.responses['503'];
-    expect(create.content['application/problem+json'].schema.allOf[1].properties.type.enum).toEqual(['urn:usher:problem:temporal-unavailable', 'urn:usher:problem:unavailable']);
+    expect(create.content['application/problem+json'].schema.allOf[1].properties.type.enum).toEqual(['urn:usher:problem:temporal-unavailable', 'urn:usher:problem:busy']);
     expect(create.headers['Retry-After']).toBeDefined();
   });
 });

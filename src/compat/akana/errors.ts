@@ -44,6 +44,7 @@ function fromUsherError(err: UsherError): AkanaError | undefined {
     case 'temporal-unavailable':
       return new AkanaError(500, 'An error occurred processing the call: the workflow service is unavailable; no invitation was stored for this address');
     case 'unavailable':
+    case 'busy':
       return new AkanaError(500, `An error occurred processing the call: ${err.message}`);
     default:
       return undefined;

@@ -62,6 +62,7 @@ const fromUsherError: Partial<Record<ProblemCode, Exclude<QuickbaseErrorCode, 0>
   'payload-too-large': 2,
   'temporal-unavailable': 100,
   unavailable: 100,
+  busy: 100,
   'rate-limited': 77,
 };
 

@@ -40,6 +40,7 @@ function fromUsherError(err: UsherError, request: RoyaltiRequest | undefined): R
     case 'temporal-unavailable':
       return new RoyaltiError(500, 'Internal Server Error: the workflow service is unavailable; nothing was stored, try again');
     case 'unavailable':
+    case 'busy':
       return new RoyaltiError(500, `Internal Server Error: ${err.message}`);
     default:
       return undefined;
