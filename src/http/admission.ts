@@ -2,16 +2,16 @@ import type { Context, Next } from 'koa';
 import { UsherError } from '../lib/errors';
 
 /**
- * A cap on the requests one API process works on at once. Past it a request is refused at once (503, Retry-After: 1)
- * rather than waiting inside the process: a burst beyond what Temporal and the database absorb then costs its callers a
- * retry, not the API memory without bound (docs/scaling.md). A limit of 0 is no cap.
- */
-/**
  * Above the most one process meets in the fault scenarios (200 accepts at once while creates run) and far above what
  * a closed loop of 32 callers keeps in flight; at about 0.1 MiB a request it holds the API's memory near its idle size.
  */
 export const DEFAULT_REQUESTS_IN_FLIGHT = 256;
 
+/**
+ * A cap on the requests one API process works on at once. Past it a request is refused at once (503, Retry-After: 1)
+ * rather than waiting inside the process: a burst beyond what Temporal and the database absorb then costs its callers a
+ * retry, not the API memory without bound (docs/scaling.md). A limit of 0 is no cap.
+ */
 export interface Admission {
   /** Takes a place or throws UsherError('busy'); the function returned gives the place back (once). */
   enter(): () => void;

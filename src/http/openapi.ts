@@ -144,11 +144,7 @@ export function problemResponses(...codes: ProblemCode[]): Responses {
       {
         description: list.map((code) => `${problems[code].title} (${problemType(code)})`).join('; '),
         ...responseHeaders(status),
-        content: {
-          'application/problem+json': {
-            schema: { allOf: [{ $ref: PROBLEM }, { properties: { type: { enum: list.map(problemType) }, status: { const: status } } }] },
-          },
-        },
+        content: { 'application/problem+json': { schema: pinnedProblem(list.map(problemType), status) } },
       },
     ]),
   );
@@ -162,17 +158,19 @@ export function withProblem(responses: Responses, code: ProblemCode): Responses 
   if (!existing) return { ...responses, [status]: added };
   const problem = existing.content?.['application/problem+json']?.schema.allOf;
   const types = problem ? [...problem[1].properties.type.enum, problemType(code)] : [problemType(code)];
-  const schema = { allOf: [{ $ref: PROBLEM }, { properties: { type: { enum: types }, status: { const: Number(status) } } }] };
   return {
     ...responses,
     [status]: {
       ...added,
       ...existing,
       description: `${existing.description}; ${added.description}`,
-      content: { ...existing.content, 'application/problem+json': { schema } },
+      content: { ...existing.content, 'application/problem+json': { schema: pinnedProblem(types, Number(status)) } },
     },
   };
 }
+
+/** The Problem schema with the `type`s and the status one response can carry. */
+const pinnedProblem = (types: string[], status: number) => ({ allOf: [{ $ref: PROBLEM }, { properties: { type: { enum: types }, status: { const: status } } }] });
 
 interface ProblemResponse {
   description: string;

@@ -119,24 +119,20 @@ function corePaths(options: DocumentOptions) {
 
 /** Every operation under /v1 and /invite can meet the API's cap on requests in flight (src/http/admission.ts): 503. */
 function turnedAwayWhenFull<P extends Record<string, Record<string, unknown>>>(paths: P): P {
-  return Object.fromEntries(
-    Object.entries(paths).map(([path, item]) => [
-      path,
-      /^\/(v1|invite)\//.test(path)
-        ? Object.fromEntries(
-            Object.entries(item).map(([key, op]) => [key, HTTP_METHODS.includes(key) ? { ...(op as object), responses: withProblem((op as { responses: Responses }).responses, 'busy') } : op]),
-          )
-        : item,
-    ]),
-  ) as P;
+  return mapOperations(paths, (op, path) => (/^\/(v1|invite)\//.test(path) ? { ...op, responses: withProblem(op.responses as Responses, 'busy') } : op));
 }
 
 /** Paths whose operations carry no tag get this one. */
 function tagged<P extends Record<string, Record<string, unknown>>>(paths: P, tag: string): P {
+  return mapOperations(paths, (op) => ('tags' in op ? op : { tags: [tag], ...op }));
+}
+
+/** `paths` with each operation (a path item's HTTP-method member) replaced by `change`'s answer; other members as they are. */
+function mapOperations<P extends Record<string, Record<string, unknown>>>(paths: P, change: (op: Record<string, unknown>, path: string) => Record<string, unknown>): P {
   return Object.fromEntries(
     Object.entries(paths).map(([path, item]) => [
       path,
-      Object.fromEntries(Object.entries(item).map(([key, op]) => [key, HTTP_METHODS.includes(key) && typeof op === 'object' && op !== null && !('tags' in op) ? { tags: [tag], ...op } : op])),
+      Object.fromEntries(Object.entries(item).map(([key, op]) => [key, HTTP_METHODS.includes(key) && typeof op === 'object' && op !== null ? change(op as Record<string, unknown>, path) : op])),
     ]),
   ) as P;
 }

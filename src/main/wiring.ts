@@ -1,11 +1,11 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { DEFAULT_REQUESTS_IN_FLIGHT } from '../http/admission';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker, WorkflowBundleOption } from '@temporalio/worker';
 import { type Db, ping } from '../db/connect';
 import { registerTokenKeys } from '../db/token-keys';
 import { createSmtpMailer, type Mailer, type SmtpTimeouts } from '../email/mailer';
 import { compileTemplates } from '../email/templates';
+import { DEFAULT_REQUESTS_IN_FLIGHT } from '../http/admission';
 import type { Outbox } from '../http/outbox';
 import { startUnstartedBatches } from '../bulk/reconcile';
 import type { InvitationDeps, ResendLimits } from '../invitations/deps';
