@@ -63,18 +63,6 @@ export async function pendingBatchRows(db: Db, batchId: string, from: number, to
     .execute();
 }
 
-export async function recordRowResult(
-  db: Db,
-  input: { batchId: string; rowNumber: number; result: BatchRowResult; reason: string | null; invitationId: string | null; at: Date },
-): Promise<void> {
-  await db
-    .updateTable('invitation_batch_rows')
-    .set({ result: input.result, reason: input.reason, invitation_id: input.invitationId, processed_at: input.at })
-    .where('batch_id', '=', input.batchId)
-    .where('row_number', '=', input.rowNumber)
-    .execute();
-}
-
 export async function completeBatch(db: Db, batchId: string, at: Date): Promise<void> {
   await db.updateTable('invitation_batches').set({ status: 'completed', completed_at: at }).where('id', '=', batchId).where('status', '=', 'running').execute();
 }

@@ -6,15 +6,17 @@ import { formatDate } from '../email/templates';
 import { readRawBody } from '../http/body';
 import type { InvitationDeps } from './deps';
 import { escapeHtml as e, page } from '../http/html';
+import { type Admission, admitted } from '../http/admission';
 
 /**
  * The page an email link opens. GET only shows the invitation (link scanners and previews must not burn the token);
  * the buttons POST back here. Tokens sit in the path, so the page asks browsers to keep them out of Referer headers
  * and caches.
  */
-export function acceptPageRoutes(deps: InvitationDeps): Router {
+export function acceptPageRoutes(deps: InvitationDeps, admission: Admission): Router {
   const router = new Router({ prefix: '/invite' });
-  router.use(htmlErrors, privacyHeaders);
+  // The page takes its place under the API's cap inside its router, so that a full API answers the invitee a page too.
+  router.use(htmlErrors, privacyHeaders, admitted(admission, () => true));
 
   router.get('/:token', async (ctx) => {
     const found = await lookupByToken(deps, ctx.params.token!);
@@ -75,12 +77,28 @@ async function privacyHeaders(ctx: Context, next: Next) {
   await next();
 }
 
+/** A refusal that passes: the invitee is told to try again, and the browser when (Retry-After). */
+const tryAgain: Partial<Record<string, { title: string; message: string }>> = {
+  busy: { title: 'Busy right now', message: 'This page is busy right now. Nothing has changed: try again in a moment.' },
+  'temporal-unavailable': { title: 'Briefly unavailable', message: 'Invitations cannot be answered for a moment. Nothing has changed: try again shortly.' },
+  unavailable: { title: 'Briefly unavailable', message: 'This invitation cannot be answered for a moment. Try again shortly.' },
+};
+
 /** People, not programs, read these: errors become a page with the same status. */
 async function htmlErrors(ctx: Context, next: Next) {
   try {
     await next();
   } catch (err) {
-    if (!(err instanceof UsherError) || err.status >= 500) throw err;
+    if (!(err instanceof UsherError)) throw err;
+    const passing = tryAgain[err.code];
+    if (passing) {
+      ctx.status = err.status;
+      if (typeof err.extra.retryAfter === 'number') ctx.set('Retry-After', String(err.extra.retryAfter));
+      ctx.type = 'html';
+      ctx.body = page(passing.title, `<h1>${e(passing.title)}</h1><p>${e(passing.message)}</p>`);
+      return;
+    }
+    if (err.status >= 500) throw err;
     const messages: Partial<Record<string, string>> = {
       'token-not-found': 'This invitation link is not valid. Check that you copied the whole link.',
       'token-gone': 'This invitation link has already been used, was replaced by a newer one, or was withdrawn.',

@@ -1,5 +1,5 @@
-import { recordAudit } from '../db/audit';
-import type { Invitation, Tenant } from '../db/database';
+import { type AuditInput, recordAudit } from '../db/audit';
+import type { Invitation, NewInvitation, Role, Tenant } from '../db/database';
 import {
   deleteInvitation,
   findInvitationByIdempotencyKey,
@@ -18,6 +18,7 @@ import { WorkflowStartError } from '../temporal/invitation-client';
 import type { InvitationDeps } from './deps';
 import { canonicalEmail } from '../lib/email-address';
 import { newId } from '../lib/ids';
+import type { TokenKeyRing } from '../lib/token-keys';
 import { judgeInviter, redirectAllowed } from './policy';
 import { hashToken, invitationLink, linkToken, tokenFor } from './tokens';
 
@@ -89,21 +90,8 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
     findOpenInvitationByEmail(db, cmd.tenantId, emailCanonical),
   ]);
   if (!tenant) throw new UsherError('not-found', 'no such tenant');
-  const wanted = cmd.role ?? { slug: tenant.default_role_slug };
-  const role = givenRole ?? (cmd.role ? undefined : await findRole(db, tenant.id, wanted));
-  if (!role) throw new UsherError('invalid-request', `unknown role: ${'id' in wanted ? wanted.id : wanted.slug}`, { field: 'role' });
-
-  const verdict = judgeInviter(tenant, inviterRank, role.rank);
-  if (!verdict.ok) throw new UsherError(verdict.reason, verdict.message);
-  if (cmd.maxRank !== undefined && cmd.maxRank !== null && role.rank > cmd.maxRank) {
-    throw new UsherError('role-too-high', `this API key may not grant ${role.slug}: its ceiling is rank ${cmd.maxRank}`);
-  }
-  for (const [field, url] of [['redirectUrl', cmd.redirectUrl], ['linkBaseUrl', cmd.linkBaseUrl]] as const) {
-    if (url && !redirectAllowed(url, tenant.allowed_redirect_hosts)) {
-      throw new UsherError('redirect-not-allowed', `${field} host is not allowed for this tenant: ${safeHost(url)}`, { field });
-    }
-  }
-  if (member) throw new UsherError('already-member', `${cmd.email} is already a member of this tenant`);
+  const wanted = givenRole ?? (cmd.role ? undefined : await findRole(db, tenant.id, { slug: tenant.default_role_slug }));
+  const role = checkCreate(cmd, { tenant, role: wanted, inviterRank, member });
   if (open) {
     // A retry that read its key before the first request committed finds the first request's invitation here.
     if (cmd.idempotencyKey && open.idempotency_key === cmd.idempotencyKey) return replay(deps, cmd, open, requestHash);
@@ -111,52 +99,15 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
   }
 
   const now = deps.clock();
-  const ttlDays = cmd.expiresInDays ?? tenant.default_ttl_days;
   const id = newId(now.getTime());
+  const row = newInvitationRow(cmd, { id, tenant, role, emailCanonical, requestHash, now });
   let invitation: Invitation;
   try {
     invitation = await db.transaction().execute(async (tx) => {
-      const row = await insertInvitation(tx, {
-        id,
-        tenant_id: tenant.id,
-        email: cmd.email.trim(),
-        email_canonical: emailCanonical,
-        invitee_user_id: null,
-        inviter_user_id: cmd.inviterUserId,
-        role_id: role.id,
-        status: 'pending',
-        failure_reason: null,
-        message: cmd.message ?? null,
-        first_name: cmd.firstName ?? null,
-        last_name: cmd.lastName ?? null,
-        redirect_url: cmd.redirectUrl ?? null,
-        language: cmd.language ?? 'en',
-        send_email: cmd.sendEmail,
-        origin: cmd.origin,
-        expires_at: new Date(now.getTime() + daysToMs(ttlDays)),
-        workflow_id: workflowIdFor(id),
-        workflow_started_at: null,
-        idempotency_key: cmd.idempotencyKey ?? null,
-        request_hash: requestHash,
-        created_at: now,
-        updated_at: now,
-        decided_at: null,
-        header_text: cmd.headerText ?? null,
-        footer_text: cmd.footerText ?? null,
-        link_base_url: cmd.linkBaseUrl ?? null,
-        inviter_name: cmd.inviterName ?? null,
-        batch_id: cmd.batchId ?? null,
-      });
-      const key = deps.tokenKeys.signing;
-      await insertToken(tx, { invitationId: id, generation: 0, keyId: key.id, tokenHash: hashToken(tokenFor(key.secret, id, 0)) });
-      await recordAudit(tx, {
-        tenantId: tenant.id,
-        invitationId: id,
-        actor: cmd.actor,
-        action: 'invitation.created',
-        data: { origin: cmd.origin, role: role.slug, sendEmail: cmd.sendEmail, expiresAt: row.expires_at.toISOString() },
-      });
-      return row;
+      const stored = await insertInvitation(tx, row);
+      await insertToken(tx, firstToken(deps.tokenKeys, id));
+      await recordAudit(tx, createdAudit(cmd, stored, role));
+      return stored;
     });
   } catch (err) {
     // Two requests raced past the reads above; the unique indexes decide, and the loser answers as if it had read.
@@ -200,6 +151,97 @@ export function unconfirmedStart(deps: InvitationDeps, what: 'invitation' | 'bat
   );
 }
 
+/** What the checks of a create read: the tenant, the role asked for (or the tenant's default), the inviter's rank. */
+export interface CreateReads {
+  tenant: Tenant;
+  role: Role | undefined;
+  inviterRank: number | undefined;
+  /** The address already belongs to a member of the tenant. */
+  member: boolean;
+}
+
+/**
+ * The checks of a create that need no further reads, in a fixed order so the same request always gets the same
+ * refusal; the refusal is thrown, the role to grant returned. An open invitation for the address is the caller's to
+ * judge (it may be a replay).
+ */
+export function checkCreate(cmd: CreateInvitationCommand, reads: CreateReads): Role {
+  const { tenant, role } = reads;
+  if (!role) {
+    const wanted = cmd.role ?? { slug: tenant.default_role_slug };
+    throw new UsherError('invalid-request', `unknown role: ${'id' in wanted ? wanted.id : wanted.slug}`, { field: 'role' });
+  }
+  const verdict = judgeInviter(tenant, reads.inviterRank, role.rank);
+  if (!verdict.ok) throw new UsherError(verdict.reason, verdict.message);
+  if (cmd.maxRank !== undefined && cmd.maxRank !== null && role.rank > cmd.maxRank) {
+    throw new UsherError('role-too-high', `this API key may not grant ${role.slug}: its ceiling is rank ${cmd.maxRank}`);
+  }
+  for (const [field, url] of [['redirectUrl', cmd.redirectUrl], ['linkBaseUrl', cmd.linkBaseUrl]] as const) {
+    if (url && !redirectAllowed(url, tenant.allowed_redirect_hosts)) {
+      throw new UsherError('redirect-not-allowed', `${field} host is not allowed for this tenant: ${safeHost(url)}`, { field });
+    }
+  }
+  if (reads.member) throw new UsherError('already-member', `${cmd.email} is already a member of this tenant`);
+  return role;
+}
+
+export type NewInvitationRow = NewInvitation & Pick<Invitation, 'id' | 'tenant_id' | 'expires_at'>;
+
+/** The row a create stores for a command that passed its checks. */
+export function newInvitationRow(
+  cmd: CreateInvitationCommand,
+  at: { id: string; tenant: Tenant; role: Role; emailCanonical: string; requestHash: string; now: Date },
+): NewInvitationRow {
+  const { id, tenant, now } = at;
+  return {
+    id,
+    tenant_id: tenant.id,
+    email: cmd.email.trim(),
+    email_canonical: at.emailCanonical,
+    invitee_user_id: null,
+    inviter_user_id: cmd.inviterUserId,
+    role_id: at.role.id,
+    status: 'pending',
+    failure_reason: null,
+    message: cmd.message ?? null,
+    first_name: cmd.firstName ?? null,
+    last_name: cmd.lastName ?? null,
+    redirect_url: cmd.redirectUrl ?? null,
+    language: cmd.language ?? 'en',
+    send_email: cmd.sendEmail,
+    origin: cmd.origin,
+    expires_at: new Date(now.getTime() + daysToMs(cmd.expiresInDays ?? tenant.default_ttl_days)),
+    workflow_id: workflowIdFor(id),
+    workflow_started_at: null,
+    idempotency_key: cmd.idempotencyKey ?? null,
+    request_hash: at.requestHash,
+    created_at: now,
+    updated_at: now,
+    decided_at: null,
+    header_text: cmd.headerText ?? null,
+    footer_text: cmd.footerText ?? null,
+    link_base_url: cmd.linkBaseUrl ?? null,
+    inviter_name: cmd.inviterName ?? null,
+    batch_id: cmd.batchId ?? null,
+  };
+}
+
+/** The hash of an invitation's first link, made with the current signing key. */
+export function firstToken(keys: TokenKeyRing, invitationId: string) {
+  const key = keys.signing;
+  return { invitationId, generation: 0, keyId: key.id, tokenHash: hashToken(tokenFor(key.secret, invitationId, 0)) };
+}
+
+export function createdAudit(cmd: CreateInvitationCommand, row: Pick<Invitation, 'id' | 'tenant_id' | 'expires_at'>, role: Role): AuditInput {
+  return {
+    tenantId: row.tenant_id,
+    invitationId: row.id,
+    actor: cmd.actor,
+    action: 'invitation.created',
+    data: { origin: cmd.origin, role: role.slug, sendEmail: cmd.sendEmail, expiresAt: row.expires_at.toISOString() },
+  };
+}
+
 export function workflowInput(invitation: Invitation, tenant: Tenant): InvitationWorkflowInput {
   return {
     invitationId: invitation.id,
@@ -234,11 +276,11 @@ async function linkFor(deps: InvitationDeps, invitation: Invitation): Promise<st
   return invitationLink(deps.publicBaseUrl, invitation, linkToken(deps.tokenKeys, await tokenKeyOf(deps.db, invitation.id, 0), invitation.id, 0));
 }
 
-function openInvitationExists(open: Invitation): UsherError {
+export function openInvitationExists(open: Pick<Invitation, 'id'>): UsherError {
   return new UsherError('open-invitation-exists', `an open invitation (${open.id}) already exists for this email`, { invitationId: open.id });
 }
 
-function hashCommand(cmd: CreateInvitationCommand): string {
+export function hashCommand(cmd: CreateInvitationCommand): string {
   // Who asks and with what authority is not part of what is asked.
   const { idempotencyKey: _key, actor: _actor, maxRank: _maxRank, ...rest } = cmd;
   return sha256(JSON.stringify(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b))));

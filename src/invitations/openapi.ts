@@ -219,7 +219,7 @@ export const invitationPaths = {
       operationId: 'showAcceptPage',
       tags: INVITEE,
       summary: 'The HTML accept page an email links to; never consumes the token (link scanners open links too)',
-      responses: { '200': page('The invitation, with Accept and Decline buttons'), ...htmlRefusals('token-not-found', 'token-gone') },
+      responses: { '200': page('The invitation, with Accept and Decline buttons'), ...htmlRefusals('token-not-found', 'token-gone', 'busy') },
     },
     post: {
       operationId: 'decideOnAcceptPage',
@@ -239,8 +239,10 @@ export const invitationPaths = {
           description: 'Accepted: on to the invitation\'s redirect URL or the tenant\'s home; or, where the tenant signs invitees in first, to its sign-in page',
           headers: { Location: { required: true, schema: { type: 'string' } } },
         },
-        ...htmlRefusals('invalid-request', 'wrong-account', 'inviter-not-allowed', 'invitations-disabled', 'token-not-found', 'invitation-not-pending', 'token-gone', 'payload-too-large'),
-        ...problemResponses('temporal-unavailable'),
+        ...htmlRefusals(
+          'invalid-request', 'wrong-account', 'inviter-not-allowed', 'invitations-disabled', 'token-not-found', 'invitation-not-pending', 'token-gone', 'payload-too-large',
+          'temporal-unavailable', 'unavailable', 'busy',
+        ),
       },
     },
   },

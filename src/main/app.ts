@@ -30,10 +30,11 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(securityHeaders);
   app.use(problemMiddleware(deps.log));
   const documented = { outbox: deps.outbox !== undefined };
-  // One cap for the core API and the seed APIs; the seeds take their place in their own routers, so that a refusal
-  // leaves in the vendor's shape. The meta and health endpoints are never refused: an orchestrator must still see in.
+  // One cap for the core API, the accept page and the seed APIs; the page and the seeds take their place in their own
+  // routers, so that a refusal leaves as a page or in the vendor's shape. The meta and health endpoints are never
+  // refused: an orchestrator must still see in.
   const admission = createAdmission(deps.rateLimits.requestsInFlight);
-  app.use(admitted(admission, (path) => path.startsWith('/v1/') || path.startsWith('/invite/')));
+  app.use(admitted(admission, (path) => path.startsWith('/v1/')));
   app.use(declaredMethodsOnly(documented));
   app.use(limitWrites(createRateLimiter(deps.rateLimits.writesPerMinute)));
 
@@ -52,7 +53,7 @@ export function createApp(deps: ApiDeps): Koa {
     ctx.body = { name: 'usher', openapi: '/openapi.json', health: '/healthz', ready: '/readyz' };
   });
 
-  const routers = [meta, healthRoutes(deps), inviteeRoutes(deps), batchRoutes(deps), invitationRoutes(deps), managementRoutes(deps), acceptPageRoutes(deps), ...compatRoutes(deps, { loginsPerMinute: deps.rateLimits.loginsPerMinute, admission })];
+  const routers = [meta, healthRoutes(deps), inviteeRoutes(deps), batchRoutes(deps), invitationRoutes(deps), managementRoutes(deps), acceptPageRoutes(deps, admission), ...compatRoutes(deps, { loginsPerMinute: deps.rateLimits.loginsPerMinute, admission })];
   routers.push(webhookRoutes(deps));
   if (deps.outbox) routers.push(outboxRoutes(deps.outbox));
   // Without `throw`, a router's 405 or 501 keeps the Allow it computed; declaredMethodsOnly makes it problem+json.

@@ -117,9 +117,9 @@ function corePaths(options: DocumentOptions) {
   return turnedAwayWhenFull({ ...metaPaths, ...invitationPaths, ...bulkPaths, ...managementPaths, ...tagged(webhookPaths, 'Webhooks'), ...(options.outbox ? outboxPaths : {}) });
 }
 
-/** Every operation under /v1 and /invite can meet the API's cap on requests in flight (src/http/admission.ts): 503. */
+/** Every operation under /v1 can meet the API's cap on requests in flight (src/http/admission.ts): 503. The accept page says so in a page. */
 function turnedAwayWhenFull<P extends Record<string, Record<string, unknown>>>(paths: P): P {
-  return mapOperations(paths, (op, path) => (/^\/(v1|invite)\//.test(path) ? { ...op, responses: withProblem(op.responses as Responses, 'busy') } : op));
+  return mapOperations(paths, (op, path) => (path.startsWith('/v1/') ? { ...op, responses: withProblem(op.responses as Responses, 'busy') } : op));
 }
 
 /** Paths whose operations carry no tag get this one. */

@@ -94,6 +94,9 @@ const UNAVAILABLE = 14;
 /** Codes with which the server answered the start itself, so nothing was started. */
 const REFUSALS = new Set([3, 5, 6, 7, 8, 9, 11, 12, 16]);
 
+/** The origin of an invitation created by a bulk upload's row. */
+export const BULK_ORIGIN = 'bulk';
+
 /** Task queue priority of a bulk row's invitation: 1 is the highest, 3 the default, 5 the lowest. */
 export const BULK_PRIORITY = 4;
 
@@ -183,7 +186,7 @@ export function invitationWorkflows(client: Client, taskQueue: string, options: 
             staticDetails: staticDetails(input, display.role),
             // A bulk upload's invitations queue behind everyone else's: a person's invitation, sent while thousands of
             // rows are opening, goes out first (their steps inherit the workflow's priority; decisions take 1).
-            ...(input.origin === 'bulk' ? { priority: { priorityKey: BULK_PRIORITY } } : {}),
+            ...(input.origin === BULK_ORIGIN ? { priority: { priorityKey: BULK_PRIORITY } } : {}),
           }),
         );
       } catch (err) {

@@ -1,5 +1,15 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rowCommand } from '../../src/bulk/row-command';
+import type { Invitation, Role, Tenant } from '../../src/db/database';
+import { insertInvitation } from '../../src/db/invitations';
+import { findRoleBySlug } from '../../src/db/roles';
+import { findTenant } from '../../src/db/tenants';
+import { insertToken } from '../../src/db/tokens';
+import { type CreateInvitationCommand, firstToken, hashCommand, newInvitationRow, workflowInput } from '../../src/invitations/create-invitation';
 import { BULK_PRIORITY } from '../../src/temporal/invitation-client';
+import { canonicalEmail } from '../../src/lib/email-address';
+import { newId } from '../../src/lib/ids';
 import { workflowIdFor } from '../../workflows/messages';
 import { addMember } from '../support/tenants';
 import { body, startStack, type Stack } from '../support/stack';
@@ -20,6 +30,11 @@ async function untilCompleted(id: string, timeoutMs = 240_000) {
     if (Date.now() > deadline) throw new Error(`batch still ${batch.status} after ${timeoutMs} ms: ${JSON.stringify(batch.counts)}`);
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** An invitation row as a create stores it, before its workflow starts. */
+function stored(cmd: CreateInvitationCommand, tenant: Tenant, role: Role) {
+  return newInvitationRow(cmd, { id: newId(), tenant, role, emailCanonical: canonicalEmail(cmd.email), requestHash: hashCommand(cmd), now: new Date() });
 }
 
 const countBy = (values: string[]) => {
@@ -154,6 +169,80 @@ describe('bulk invitations', () => {
     const xml = await stack.api('/v1/invitations/bulk', { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<x/>' });
     expect(xml.status).toBe(415);
     expect(await stack.db.selectFrom('invitation_batches').select('id').execute()).toEqual(before);
+  });
+
+  it('a person’s invitation written while a chunk writes its rows wins the address: that row is a duplicate, the rest are created', async () => {
+    // A single create's transaction has stored race@ but not committed when the chunk, which did not see it, writes.
+    const tenant = (await findTenant(stack.db, stack.tenant.id))!;
+    const member = (await findRoleBySlug(stack.db, tenant.id, 'member'))!;
+    const single = stored({ tenantId: tenant.id, email: 'race@bulk.example', inviterUserId: stack.tenant.owner.id, sendEmail: false, origin: 'api', actor: 'test' }, tenant, member);
+    let commit!: () => void;
+    let written!: (row: Invitation) => void;
+    const isWritten = new Promise<Invitation>((resolve) => (written = resolve));
+    const transaction = stack.db.transaction().execute(async (tx) => {
+      written(await insertInvitation(tx, single));
+      await new Promise<void>((resolve) => (commit = resolve));
+    });
+    const singleRow = await isWritten;
+
+    const response = await stack.api('/v1/invitations/bulk', {
+      method: 'POST',
+      json: { invitations: [{ email: 'race-before@bulk.example' }, { email: 'race@bulk.example' }, { email: 'race-after@bulk.example' }], sendEmail: false },
+    });
+    expect(response.status).toBe(202);
+    const { id } = await body(response);
+    // The chunk's insert waits on the uncommitted row's place in the one-open-invitation index.
+    await expect
+      .poll(async () => {
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(stack.db);
+        return rows[0]!.n;
+      }, { timeout: 30_000, interval: 100 })
+      .toBeGreaterThan(0);
+    commit();
+    await transaction;
+    await stack.deps.workflows.start(workflowInput(singleRow, tenant));
+
+    const batch = await untilCompleted(id, 60_000);
+    expect(batch.rows.map((r: { result: string }) => r.result)).toEqual(['created', 'duplicate', 'created']);
+    expect(batch.rows[1].invitationId).toBe(single.id);
+    const rows = await stack.db.selectFrom('invitations').select(['email', 'batch_id']).where('email', 'like', 'race%@bulk.example').orderBy('email').execute();
+    expect(rows).toEqual([
+      { email: 'race-after@bulk.example', batch_id: id },
+      { email: 'race-before@bulk.example', batch_id: id },
+      { email: 'race@bulk.example', batch_id: null },
+    ]);
+  });
+
+  it('a chunk retried after a crash starts the invitations its first attempt stored, and sends each one email', async () => {
+    // The worker is away when the upload arrives; what a first attempt stored before it died is put in place by hand.
+    await stack.stopWorker();
+    let restarted = false;
+    try {
+      const response = await stack.api('/v1/invitations/bulk', { method: 'POST', json: { invitations: [{ email: 'crash-1@bulk.example' }, { email: 'crash-2@bulk.example' }] } });
+      expect(response.status).toBe(202);
+      const { id } = await body(response);
+      const tenant = (await findTenant(stack.db, stack.tenant.id))!;
+      const member = (await findRoleBySlug(stack.db, tenant.id, 'member'))!;
+      const scope = { id, tenantId: tenant.id, inviterUserId: stack.tenant.owner.id, maxRank: null };
+      const cmd = rowCommand(scope, 1, { email: 'crash-1@bulk.example', sendEmail: true }) as CreateInvitationCommand;
+      const first = stored(cmd, tenant, member);
+      await stack.db.transaction().execute(async (tx) => {
+        await insertInvitation(tx, first);
+        await insertToken(tx, firstToken(stack.deps.tokenKeys, first.id));
+      });
+      await stack.startWorker();
+      restarted = true;
+
+      const batch = await untilCompleted(id, 60_000);
+      expect(batch.rows.map((r: { result: string }) => r.result)).toEqual(['created', 'created']);
+      expect(batch.rows[0].invitationId).toBe(first.id);
+      await stack.mail.waitFor(() => stack.mail.messages().filter((m) => m.to.some((t) => t.startsWith('crash-'))).length >= 2, 60_000);
+      const sent = stack.mail.messages().flatMap((m) => m.to).filter((t) => t.startsWith('crash-')).sort();
+      expect(sent).toEqual(['crash-1@bulk.example', 'crash-2@bulk.example']);
+      expect(await stack.db.selectFrom('invitations').select('id').where('email', 'like', 'crash-%').execute()).toHaveLength(2);
+    } finally {
+      if (!restarted) await stack.startWorker();
+    }
   });
 
   it('keeps one tenant’s batches from another', async () => {

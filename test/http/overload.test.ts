@@ -66,6 +66,12 @@ describe('a full API turns requests away at once, and stores nothing for them', 
     expect(problem.detail).toMatch(/at once \(1\); retry in 1 s/);
     // The invitee's side is behind the same cap.
     expect((await stack.api('/v1/invitations/accept', { method: 'POST', json: { token: 'A'.repeat(43) }, key: null })).status).toBe(503);
+    // A person who opens their link meanwhile gets a page that says to try again, not a JSON body.
+    const page = await fetch(`${stack.baseUrl}/invite/${'A'.repeat(43)}`);
+    expect(page.status).toBe(503);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('retry-after')).toBe('1');
+    expect(await page.text()).toMatch(/busy right now.*try again in a moment/is);
     // An orchestrator still sees in: liveness and readiness are never turned away.
     expect((await fetch(`${stack.baseUrl}/healthz`)).status).toBe(200);
     expect((await fetch(`${stack.baseUrl}/readyz`)).status).toBe(200);
@@ -93,11 +99,11 @@ describe('a full API turns requests away at once, and stores nothing for them', 
     await expectNothingLeftFor(stack, 'royalti-turned-away@example.com');
   });
 
-  it('says so in /openapi.json: every operation under /v1 and /invite lists the 503, beside any 503 it had', async () => {
+  it('says so in /openapi.json: every operation under /v1 lists the 503, beside any 503 it had, and the accept page a page', async () => {
     const document = await body(await fetch(`${stack.baseUrl}/openapi.json`));
     const missing: string[] = [];
     for (const [path, item] of Object.entries<Record<string, any>>(document.paths)) {
-      if (!/^\/(v1|invite)\//.test(path)) continue;
+      if (!path.startsWith('/v1/')) continue;
       for (const [method, operation] of Object.entries<any>(item)) {
         if (method === 'parameters') continue;
         const types = operation.responses['503']?.content?.['application/problem+json']?.schema?.allOf?.[1]?.properties?.type?.enum ?? [];
@@ -108,5 +114,9 @@ describe('a full API turns requests away at once, and stores nothing for them', 
     const create = document.paths['/v1/invitations'].post.responses['503'];
     expect(create.content['application/problem+json'].schema.allOf[1].properties.type.enum).toEqual(['urn:usher:problem:temporal-unavailable', 'urn:usher:problem:busy']);
     expect(create.headers['Retry-After']).toBeDefined();
+    for (const operation of Object.values<any>(document.paths['/invite/{token}']).filter((item) => item.responses)) {
+      expect(Object.keys(operation.responses['503'].content)).toEqual(['text/html']);
+      expect(operation.responses['503'].description).toMatch(/urn:usher:problem:busy/);
+    }
   });
 });

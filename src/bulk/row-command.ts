@@ -1,10 +1,8 @@
 import { z } from 'zod';
-import { recordRowResult } from '../db/batches';
 import type { BatchRowResult } from '../db/database';
-import { type CreateInvitationCommand, createInvitation } from '../invitations/create-invitation';
-import type { InvitationDeps } from '../invitations/deps';
+import type { CreateInvitationCommand } from '../invitations/create-invitation';
 import { emailAddress } from '../lib/email-address';
-import { UsherError } from '../lib/errors';
+import { BULK_ORIGIN } from '../temporal/invitation-client';
 
 export interface BatchScope {
   id: string;
@@ -57,25 +55,9 @@ export function rowCommand(batch: BatchScope, rowNumber: number, input: Record<s
     message: row.message,
     expiresInDays: row.expiresInDays,
     sendEmail: row.sendEmail,
-    origin: 'bulk',
+    origin: BULK_ORIGIN,
     actor: `batch:${batch.id}`,
     idempotencyKey: `batch:${batch.id}:${rowNumber}`,
     batchId: batch.id,
   };
-}
-
-/** One row through the very createInvitation a single create runs: the chunk's way when it lost a race (process-chunk.ts). */
-export async function processBatchRow(deps: InvitationDeps, batch: BatchScope, rowNumber: number, input: Record<string, unknown>): Promise<void> {
-  const record = (result: BatchRowResult, reason: string | null, invitationId: string | null) =>
-    recordRowResult(deps.db, { batchId: batch.id, rowNumber, result, reason, invitationId, at: deps.clock() });
-  const cmd = rowCommand(batch, rowNumber, input);
-  if ('invalid' in cmd) return record('invalid', cmd.invalid, null);
-  try {
-    const { invitation } = await createInvitation(deps, cmd);
-    return record('created', null, invitation.id);
-  } catch (err) {
-    const result = err instanceof UsherError ? resultByCode[err.code] : undefined;
-    if (!result || !(err instanceof UsherError)) throw err;
-    return record(result, err.message, typeof err.extra.invitationId === 'string' ? err.extra.invitationId : null);
-  }
 }

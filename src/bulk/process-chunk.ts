@@ -1,0 +1,175 @@
+import {
+  findInvitationsByIdempotencyKeys,
+  findMemberEmails,
+  findOpenInvitationsByEmails,
+  insertChunkInvitations,
+  recordRowResults,
+} from '../db/batches';
+import type { BatchRowResult, Invitation, Role, Tenant } from '../db/database';
+import { findMembershipRank } from '../db/memberships';
+import { listRoles } from '../db/roles';
+import { findTenant } from '../db/tenants';
+import {
+  type CreateInvitationCommand,
+  type NewInvitationRow,
+  checkCreate,
+  createdAudit,
+  firstToken,
+  hashCommand,
+  newInvitationRow,
+  openInvitationExists,
+  workflowInput,
+} from '../invitations/create-invitation';
+import type { InvitationDeps } from '../invitations/deps';
+import { canonicalEmail } from '../lib/email-address';
+import { UsherError } from '../lib/errors';
+import { newId } from '../lib/ids';
+import { type BatchScope, resultByCode, rowCommand } from './row-command';
+
+/** Workflow starts in flight at once for a chunk: each waits mostly on Temporal. */
+const PARALLEL_STARTS = 16;
+
+interface RowResult {
+  rowNumber: number;
+  result: BatchRowResult;
+  reason: string | null;
+  invitationId: string | null;
+}
+
+/**
+ * A chunk of a bulk upload at once. Its rows get the very checks of a single create (checkCreate), but the reads are
+ * one query each for the whole chunk and its new invitations are written in one transaction: a 100-row chunk is a
+ * handful of statements instead of about a thousand. Then their workflows start, a few at once, and every row's result
+ * is recorded in one statement.
+ *
+ * A row's idempotency key is its batch and row number, so a chunk retried after a crash finds the invitations it had
+ * stored and starts their workflows again (a start finds a running workflow rather than making a second).
+ */
+export async function processChunkRows(
+  deps: InvitationDeps,
+  batch: BatchScope,
+  rows: { row_number: number; input: Record<string, unknown> }[],
+  progress: () => void,
+): Promise<void> {
+  const { db } = deps;
+  const commands = rows.map((row) => ({ rowNumber: row.row_number, cmd: rowCommand(batch, row.row_number, row.input) }));
+  const valid = commands.flatMap(({ cmd }) => ('invalid' in cmd ? [] : [cmd]));
+  if (valid.length > 0 && deps.workflows.health.isDown) {
+    throw new UsherError('temporal-unavailable', undefined, { retryAfter: deps.workflows.health.retryAfterSeconds });
+  }
+  const emails = [...new Set(valid.map((cmd) => canonicalEmail(cmd.email)))];
+  const [tenant, roles, inviterRank, stored, members, open] = await Promise.all([
+    findTenant(db, batch.tenantId),
+    listRoles(db, batch.tenantId),
+    findMembershipRank(db, batch.tenantId, batch.inviterUserId),
+    findInvitationsByIdempotencyKeys(db, batch.tenantId, valid.flatMap((cmd) => (cmd.idempotencyKey ? [cmd.idempotencyKey] : []))),
+    findMemberEmails(db, batch.tenantId, emails),
+    findOpenInvitationsByEmails(db, batch.tenantId, emails),
+  ]);
+  if (!tenant) throw new UsherError('not-found', 'no such tenant');
+
+  const { results, toStart, fresh } = planChunk(commands, { tenant, roles, inviterRank, stored, members, open }, deps.clock());
+
+  const inserted = await db
+    .transaction()
+    .execute((tx) =>
+      insertChunkInvitations(tx, {
+        invitations: fresh.map((f) => f.row),
+        tokens: fresh.map((f) => firstToken(deps.tokenKeys, f.row.id)),
+        audits: fresh.map((f) => createdAudit(f.cmd, f.row, f.role)),
+      }),
+    )
+    .catch((err: unknown) => {
+      // A single create took one of these addresses after the reads: nothing of the chunk is stored, and its retry reads
+      // again and finds that row a duplicate. Said without the database's detail, which names the address: this
+      // failure is kept in the batch workflow's history.
+      if ((err as { code?: string }).code === '23505') throw new Error('an address of this chunk was invited meanwhile; the chunk is retried');
+      throw err;
+    });
+  const byId = new Map(inserted.map((invitation) => [invitation.id, invitation]));
+  for (const f of fresh) toStart.push({ rowNumber: f.rowNumber, invitation: byId.get(f.row.id)!, role: f.role });
+
+  // A start that fails leaves its row without a result: the chunk's retry starts it again (or, should the batch give
+  // up, the reconciler does, as for any stored invitation whose workflow never started).
+  let failure: unknown;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(PARALLEL_STARTS, toStart.length) }, async () => {
+      while (next < toStart.length && failure === undefined) {
+        const { rowNumber, invitation, role } = toStart[next++]!;
+        try {
+          await deps.workflows.start(workflowInput(invitation, tenant), { role: role?.slug });
+          results.push({ rowNumber, result: 'created', reason: null, invitationId: invitation.id });
+          progress();
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+    }),
+  );
+  await recordRowResults(db, batch.id, results, deps.clock());
+  const created = results.filter((r) => r.result === 'created').length;
+  if (created > 0) deps.log.info('bulk rows created', { batchId: batch.id, tenantId: tenant.id, created, rows: rows.length });
+  if (failure !== undefined) throw failure;
+}
+
+/** What a chunk's reads found: the same facts a single create reads, for every row at once. */
+interface ChunkReads {
+  tenant: Tenant;
+  roles: Role[];
+  inviterRank: number | undefined;
+  /** Invitations stored by an earlier attempt of this chunk, found by their rows' idempotency keys. */
+  stored: Invitation[];
+  /** Canonical addresses that belong to members. */
+  members: Set<string>;
+  /** The open invitation of each canonical address that has one. */
+  open: Map<string, Invitation>;
+}
+
+interface ChunkPlan {
+  /** Rows already settled: invalid, refused, or created with a workflow that started. */
+  results: RowResult[];
+  /** Stored invitations whose workflow may not have started. */
+  toStart: { rowNumber: number; invitation: Invitation; role: Role | undefined }[];
+  /** New invitations to store. */
+  fresh: { rowNumber: number; row: NewInvitationRow; cmd: CreateInvitationCommand; role: Role }[];
+}
+
+/** Each row of a chunk judged in file order, as one create after another would be: no reads, no writes. */
+export function planChunk(commands: { rowNumber: number; cmd: CreateInvitationCommand | { invalid: string } }[], reads: ChunkReads, now: Date): ChunkPlan {
+  const { tenant, roles } = reads;
+  const plan: ChunkPlan = { results: [], toStart: [], fresh: [] };
+  const storedByKey = new Map(reads.stored.map((invitation) => [invitation.idempotency_key, invitation]));
+  // An address invited by an earlier row of this chunk is open from the later rows' point of view.
+  const openByEmail = new Map<string, Pick<Invitation, 'id'>>(reads.open);
+  for (const { rowNumber, cmd } of commands) {
+    if ('invalid' in cmd) {
+      plan.results.push({ rowNumber, result: 'invalid', reason: cmd.invalid, invitationId: null });
+      continue;
+    }
+    const earlier = cmd.idempotencyKey ? storedByKey.get(cmd.idempotencyKey) : undefined;
+    const emailCanonical = canonicalEmail(cmd.email);
+    if (earlier) {
+      // Its workflow's first step marks the row as started; until then it may not have been.
+      if (earlier.workflow_started_at === null) plan.toStart.push({ rowNumber, invitation: earlier, role: roles.find((r) => r.id === earlier.role_id) });
+      else plan.results.push({ rowNumber, result: 'created', reason: null, invitationId: earlier.id });
+      openByEmail.set(emailCanonical, earlier);
+      continue;
+    }
+    try {
+      const wanted = cmd.role ?? { slug: tenant.default_role_slug };
+      const role = roles.find((r) => ('id' in wanted ? r.id === wanted.id : r.slug === wanted.slug));
+      const granted = checkCreate(cmd, { tenant, role, inviterRank: reads.inviterRank, member: reads.members.has(emailCanonical) });
+      const already = openByEmail.get(emailCanonical);
+      if (already) throw openInvitationExists(already);
+      const row = newInvitationRow(cmd, { id: newId(now.getTime()), tenant, role: granted, emailCanonical, requestHash: hashCommand(cmd), now });
+      plan.fresh.push({ rowNumber, row, cmd, role: granted });
+      openByEmail.set(emailCanonical, { id: row.id });
+    } catch (err) {
+      const result = err instanceof UsherError ? resultByCode[err.code] : undefined;
+      if (!result || !(err instanceof UsherError)) throw err;
+      plan.results.push({ rowNumber, result, reason: err.message, invitationId: typeof err.extra.invitationId === 'string' ? err.extra.invitationId : null });
+    }
+  }
+  return plan;
+}
