@@ -462,8 +462,9 @@ async function profileSummaries(stack: BenchStack, phase: string): Promise<strin
   await mkdir(keep, { recursive: true });
   const out: string[] = [];
   for (const file of (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'))) {
-    const pid = Number(file.split('.')[3]);
-    const name = `${phase}-${profiled.get(pid) ?? pid}.cpuprofile`;
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: a worker's workflow thread writes a profile of its own.
+    const [, , , pid, thread] = file.split('.');
+    const name = `${phase}-${profiled.get(Number(pid)) ?? pid}${thread === '0' ? '' : `-thread-${thread}`}.cpuprofile`;
     await copyFile(path.join(dir, file), path.join(keep, name));
     out.push(formatProfile(await summarizeProfile(path.join(keep, name))));
   }
