@@ -90,8 +90,8 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
     findOpenInvitationByEmail(db, cmd.tenantId, emailCanonical),
   ]);
   if (!tenant) throw new UsherError('not-found', 'no such tenant');
-  const wanted = givenRole ?? (cmd.role ? undefined : await findRole(db, tenant.id, { slug: tenant.default_role_slug }));
-  const role = checkCreate(cmd, { tenant, role: wanted, inviterRank, member });
+  const found = givenRole ?? (cmd.role ? undefined : await findRole(db, tenant.id, { slug: tenant.default_role_slug }));
+  const role = checkCreate(cmd, { tenant, role: found, inviterRank, member });
   if (open) {
     // A retry that read its key before the first request committed finds the first request's invitation here.
     if (cmd.idempotencyKey && open.idempotency_key === cmd.idempotencyKey) return replay(deps, cmd, open, requestHash);
