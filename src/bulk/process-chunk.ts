@@ -18,6 +18,7 @@ import {
   hashCommand,
   newInvitationRow,
   openInvitationExists,
+  temporalUnavailable,
   workflowInput,
 } from '../invitations/create-invitation';
 import type { InvitationDeps } from '../invitations/deps';
@@ -54,9 +55,7 @@ export async function processChunkRows(
   const { db } = deps;
   const commands = rows.map((row) => ({ rowNumber: row.row_number, cmd: rowCommand(batch, row.row_number, row.input) }));
   const valid = commands.flatMap(({ cmd }) => ('invalid' in cmd ? [] : [cmd]));
-  if (valid.length > 0 && deps.workflows.health.isDown) {
-    throw new UsherError('temporal-unavailable', undefined, { retryAfter: deps.workflows.health.retryAfterSeconds });
-  }
+  if (valid.length > 0 && deps.workflows.health.isDown) throw temporalUnavailable(deps);
   const emails = [...new Set(valid.map((cmd) => canonicalEmail(cmd.email)))];
   const [tenant, roles, inviterRank, stored, members, open] = await Promise.all([
     findTenant(db, batch.tenantId),
@@ -136,7 +135,7 @@ interface ChunkPlan {
 }
 
 /** Each row of a chunk judged in file order, as one create after another would be: no reads, no writes. */
-export function planChunk(commands: { rowNumber: number; cmd: CreateInvitationCommand | { invalid: string } }[], reads: ChunkReads, now: Date): ChunkPlan {
+function planChunk(commands: { rowNumber: number; cmd: CreateInvitationCommand | { invalid: string } }[], reads: ChunkReads, now: Date): ChunkPlan {
   const { tenant, roles } = reads;
   const plan: ChunkPlan = { results: [], toStart: [], fresh: [] };
   const storedByKey = new Map(reads.stored.map((invitation) => [invitation.idempotency_key, invitation]));

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import { problems, UsherError } from '../lib/errors';
+import { type ProblemCode, problems, UsherError } from '../lib/errors';
 import { acceptByToken, declineByToken, lookupByToken } from './invitee-actions';
 import { formatDate } from '../email/templates';
 import { readRawBody } from '../http/body';
@@ -77,8 +77,16 @@ async function privacyHeaders(ctx: Context, next: Next) {
   await next();
 }
 
-/** A refusal that passes: the invitee is told to try again, and the browser when (Retry-After). */
-const tryAgain: Partial<Record<string, { title: string; message: string }>> = {
+/**
+ * What the page says of a refusal, where the problem's own words are not for an invitee. A server-side refusal gets a
+ * page only if it is here: those pass, and the page asks to try again (Retry-After tells the browser when).
+ */
+const pages: Partial<Record<ProblemCode, { title?: string; message: string }>> = {
+  'token-not-found': { message: 'This invitation link is not valid. Check that you copied the whole link.' },
+  'token-gone': { message: 'This invitation link has already been used, was replaced by a newer one, or was withdrawn.' },
+  'invitation-not-pending': { message: 'This invitation is no longer open.' },
+  'inviter-not-allowed': { message: 'This invitation can no longer be accepted: the person who sent it may no longer grant access.' },
+  'wrong-account': { message: 'Sign in to the product with the invited account to accept this invitation.' },
   busy: { title: 'Busy right now', message: 'This page is busy right now. Nothing has changed: try again in a moment.' },
   'temporal-unavailable': { title: 'Briefly unavailable', message: 'Invitations cannot be answered for a moment. Nothing has changed: try again shortly.' },
   unavailable: { title: 'Briefly unavailable', message: 'This invitation cannot be answered for a moment. Try again shortly.' },
@@ -90,25 +98,13 @@ async function htmlErrors(ctx: Context, next: Next) {
     await next();
   } catch (err) {
     if (!(err instanceof UsherError)) throw err;
-    const passing = tryAgain[err.code];
-    if (passing) {
-      ctx.status = err.status;
-      if (typeof err.extra.retryAfter === 'number') ctx.set('Retry-After', String(err.extra.retryAfter));
-      ctx.type = 'html';
-      ctx.body = page(passing.title, `<h1>${e(passing.title)}</h1><p>${e(passing.message)}</p>`);
-      return;
-    }
-    if (err.status >= 500) throw err;
-    const messages: Partial<Record<string, string>> = {
-      'token-not-found': 'This invitation link is not valid. Check that you copied the whole link.',
-      'token-gone': 'This invitation link has already been used, was replaced by a newer one, or was withdrawn.',
-      'invitation-not-pending': 'This invitation is no longer open.',
-      'inviter-not-allowed': 'This invitation can no longer be accepted: the person who sent it may no longer grant access.',
-      'wrong-account': 'Sign in to the product with the invited account to accept this invitation.',
-    };
+    const known = pages[err.code];
+    if (err.status >= 500 && !known) throw err;
+    const title = known?.title ?? problems[err.code].title;
     ctx.status = err.status;
+    if (typeof err.extra.retryAfter === 'number') ctx.set('Retry-After', String(err.extra.retryAfter));
     ctx.type = 'html';
-    ctx.body = page(problems[err.code].title, `<h1>${e(problems[err.code].title)}</h1><p>${e(messages[err.code] ?? err.message)}</p>`);
+    ctx.body = page(title, `<h1>${e(title)}</h1><p>${e(known?.message ?? err.message)}</p>`);
   }
 }
 

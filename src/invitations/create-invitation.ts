@@ -75,9 +75,7 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
   }
 
   // Temporal known to be down: say so now, before anything is written.
-  if (deps.workflows.health.isDown) {
-    throw new UsherError('temporal-unavailable', undefined, { retryAfter: deps.workflows.health.retryAfterSeconds });
-  }
+  if (deps.workflows.health.isDown) throw temporalUnavailable(deps);
 
   // Every read the checks need, at once; the checks then run in a fixed order so the same request always gets the
   // same refusal.
@@ -130,10 +128,15 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
     if (err instanceof WorkflowStartError && !err.refused) throw unconfirmedStart(deps, 'invitation', { invitationId: id }, err);
     await deleteInvitation(db, id);
     deps.log.error('workflow start refused; invitation rolled back', { invitationId: id, error: String(err) });
-    throw new UsherError('temporal-unavailable', undefined, { retryAfter: deps.workflows.health.retryAfterSeconds }, err);
+    throw temporalUnavailable(deps, err);
   }
   deps.log.info('invitation created', { invitationId: id, tenantId: tenant.id, origin: cmd.origin, role: role.slug });
   return { invitation, acceptUrl: await linkFor(deps, invitation), replayed: false };
+}
+
+/** The answer when the workflow service is known to be down or refused a start: nothing was stored. */
+export function temporalUnavailable(deps: InvitationDeps, cause?: unknown): UsherError {
+  return new UsherError('temporal-unavailable', undefined, { retryAfter: deps.workflows.health.retryAfterSeconds }, cause);
 }
 
 /**
