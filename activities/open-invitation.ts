@@ -1,6 +1,11 @@
+import { Context } from '@temporalio/activity';
+import type { Invitation, Role, Tenant, User } from '../src/db/database';
+import { findUserById } from '../src/db/users';
+import { classifySendFailure } from '../src/email/mailer';
 import type { ActivityDeps } from './deps';
 import { type InvitationContext, loadInvitationContext } from './load';
-import type { SendInvitationEmailInput } from './send-invitation-email';
+import { provisionUserFor } from './provision-invitee';
+import { type SendInvitationEmailInput, sendInvitation } from './send-invitation-email';
 import { whileHeartbeating } from './send-once';
 
 export interface OpenInvitationInput {
@@ -36,4 +41,62 @@ export function openInvitationActivity({ db }: Pick<ActivityDeps, 'db'>, { valid
       return sendInvitationEmail({ invitationId: input.invitationId, generation: 0, kind: 'invitation', sendKey: 'invitation-0', dueAt: input.dueAt }, context);
     });
   };
+}
+
+/**
+ * The opening steps of a bulk chunk's invitations, done by the chunk just before it starts each one's workflow, so that
+ * an upload's emails do not queue behind thousands of activity tasks (docs/benchmark.md). The chunk has just checked
+ * the inviter with fresh reads (checkCreate), so what is left is to provision the invitee and send the invitation. A
+ * row that fails here is not opened, and neither is any row after the first failed send (the mail server may be
+ * down): those are handed to their workflows, which open them as every other invitation, with retries, bounces and
+ * the audit log. A row an earlier attempt of the chunk opened sends nothing twice (the email ledger).
+ */
+export function chunkOpener(deps: ActivityDeps): ChunkOpener {
+  let emailsSent = 0;
+  let sendFailed = false;
+  let warned = false;
+  const inviters = new Map<string, Promise<User | undefined>>();
+  const inviterOf = (invitation: Invitation) => {
+    const id = invitation.inviter_user_id;
+    if (!inviters.has(id)) inviters.set(id, findUserById(deps.db, invitation.tenant_id, id));
+    return inviters.get(id)!;
+  };
+  const handOver = (err: unknown) => {
+    if (warned) return;
+    warned = true;
+    const why = classifySendFailure(err);
+    Context.current().log.warn('a bulk chunk leaves invitations to be opened by their workflows', {
+      error: why.kind === 'refused' ? `refused at ${why.stage}` : why.description,
+    });
+  };
+  return {
+    async open(invitation, role, tenant) {
+      try {
+        const inviter = await inviterOf(invitation);
+        if (!inviter) return false;
+        await provisionUserFor(deps.db, invitation);
+        if (!invitation.send_email) return true;
+        if (sendFailed) return false;
+        const input = { invitationId: invitation.id, generation: 0, kind: 'invitation' as const, sendKey: 'invitation-0', dueAt: invitation.created_at.getTime() };
+        try {
+          if ((await sendInvitation(deps, input, { invitation, tenant, role, inviter }, { handOver: true })) === 'sent') emailsSent++;
+        } catch (err) {
+          sendFailed = true;
+          throw err;
+        }
+        return true;
+      } catch (err) {
+        handOver(err);
+        return false;
+      }
+    },
+    emailsSent: () => emailsSent,
+  };
+}
+
+export interface ChunkOpener {
+  /** Whether this invitation is opened: its workflow starts with `opened`; if not, it opens there. Never throws. */
+  open(invitation: Invitation, role: Role, tenant: Tenant): Promise<boolean>;
+  /** Invitation emails that went out (not those an earlier attempt had sent). */
+  emailsSent(): number;
 }

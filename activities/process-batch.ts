@@ -2,6 +2,7 @@ import { heartbeat } from '@temporalio/activity';
 import { completeBatch, findBatchById, pendingBatchRows } from '../src/db/batches';
 import { processChunkRows } from '../src/bulk/process-chunk';
 import type { ActivityDeps } from './deps';
+import { chunkOpener } from './open-invitation';
 
 /*
  * Why an activity starts the rows' workflows through a client rather than the batch workflow starting children: a
@@ -11,12 +12,15 @@ import type { ActivityDeps } from './deps';
  */
 
 export function processBatchChunkActivity(deps: ActivityDeps) {
-  return async function processBatchChunk(input: { batchId: string; from: number; to: number }): Promise<void> {
+  /** Answers how many invitation emails it sent, for the worker's metrics. */
+  return async function processBatchChunk(input: { batchId: string; from: number; to: number }): Promise<{ emailsSent: number }> {
     const batch = await findBatchById(deps.db, input.batchId);
-    if (!batch) return;
+    if (!batch) return { emailsSent: 0 };
     const rows = await pendingBatchRows(deps.db, input.batchId, input.from, input.to);
     const scope = { id: batch.id, tenantId: batch.tenant_id, inviterUserId: batch.inviter_user_id, maxRank: batch.max_rank };
-    await processChunkRows(deps.invitations, scope, rows, () => heartbeat());
+    const opener = chunkOpener(deps);
+    await processChunkRows(deps.invitations, scope, rows, { open: opener.open, progress: () => heartbeat() });
+    return { emailsSent: opener.emailsSent() };
   };
 }
 

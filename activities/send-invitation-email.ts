@@ -22,35 +22,42 @@ export interface SendInvitationEmailInput {
  */
 export function sendInvitationEmailActivity(deps: ActivityDeps) {
   return async function sendInvitationEmail(input: SendInvitationEmailInput, loaded?: InvitationContext): Promise<'sent' | 'already-sent' | 'skipped'> {
-    const { invitation, tenant, role, inviter } = loaded ?? (await loadInvitationContext(deps.db, input.invitationId));
-    // A reminder racing a decision must not reach someone who already answered.
-    if (invitation.status !== 'pending') return 'skipped';
-    const keyId = await tokenKeyOf(deps.db, invitation.id, input.generation);
-    const link = invitationLink(deps.publicBaseUrl, invitation, linkToken(deps.tokenKeys, keyId, invitation.id, input.generation));
-    return sendOnce(deps, {
-      invitation,
-      sendKey: input.sendKey,
-      kind: input.kind,
-      to: invitation.email,
-      auditData: { dueAt: new Date(input.dueAt).toISOString(), generation: input.generation },
-      render: () =>
-        renderEmail(deps.templates, input.kind, {
-          language: invitation.language,
-          inviterName: inviterDisplayName(invitation, inviter),
-          inviteeName: displayName(invitation),
-          inviteeEmail: invitation.email,
-          tenantName: tenant.name,
-          roleName: role.name,
-          expiresOn: formatDate(invitation.expires_at, invitation.language),
-          message: invitation.message,
-          acceptUrl: link,
-          headerText: invitation.header_text,
-          footerText: invitation.footer_text,
-        }),
-      afterSent:
-        input.kind === 'reminder'
-          ? (tx) => countReminderSent(tx, invitation.id, deps.clock())
-          : undefined,
-    });
+    return sendInvitation(deps, input, loaded ?? (await loadInvitationContext(deps.db, input.invitationId)));
   };
+}
+
+/** `handOver`: a failed send is thrown as it is and recorded nowhere, for the invitation's workflow to try again (a bulk chunk's send). */
+export async function sendInvitation(
+  deps: ActivityDeps,
+  input: SendInvitationEmailInput,
+  { invitation, tenant, role, inviter }: InvitationContext,
+  options: { handOver?: boolean } = {},
+): Promise<'sent' | 'already-sent' | 'skipped'> {
+  // A reminder racing a decision must not reach someone who already answered.
+  if (invitation.status !== 'pending') return 'skipped';
+  const keyId = await tokenKeyOf(deps.db, invitation.id, input.generation);
+  const link = invitationLink(deps.publicBaseUrl, invitation, linkToken(deps.tokenKeys, keyId, invitation.id, input.generation));
+  return sendOnce(deps, {
+    invitation,
+    sendKey: input.sendKey,
+    kind: input.kind,
+    to: invitation.email,
+    auditData: { dueAt: new Date(input.dueAt).toISOString(), generation: input.generation },
+    handOver: options.handOver,
+    render: () =>
+      renderEmail(deps.templates, input.kind, {
+        language: invitation.language,
+        inviterName: inviterDisplayName(invitation, inviter),
+        inviteeName: displayName(invitation),
+        inviteeEmail: invitation.email,
+        tenantName: tenant.name,
+        roleName: role.name,
+        expiresOn: formatDate(invitation.expires_at, invitation.language),
+        message: invitation.message,
+        acceptUrl: link,
+        headerText: invitation.header_text,
+        footerText: invitation.footer_text,
+      }),
+    afterSent: input.kind === 'reminder' ? (tx) => countReminderSent(tx, invitation.id, deps.clock()) : undefined,
+  });
 }

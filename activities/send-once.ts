@@ -17,6 +17,8 @@ export interface SendOnceInput {
   /** Bookkeeping that must happen exactly once per delivered email, in the transaction that records it. */
   afterSent?: (tx: Db) => Promise<void>;
   auditData?: Record<string, unknown>;
+  /** A failure is thrown as it is, unjudged and unrecorded: the invitation's workflow makes the attempt that counts. */
+  handOver?: boolean;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function sendOnce(deps: ActivityDeps, input: SendOnceInput): Promis
   try {
     ({ response } = await whileHeartbeating(() => mailer.send({ ...input.render(), to: input.to, messageId: entry.messageId })));
   } catch (err) {
-    throw await finalOrRetry(deps, input, err);
+    throw input.handOver ? err : await finalOrRetry(deps, input, err);
   }
 
   await db.transaction().execute(async (tx) => {

@@ -435,8 +435,11 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
 
   showDetails();
 
-  // 1. validate, 2. provision, 3. send.
-  if (merged) {
+  // 1. validate, 2. provision, 3. send; unless the bulk chunk that created it did all three before the start (a row
+  // whose opening failed there was started without `opened`, and does them here).
+  if (input.opened) {
+    // Nothing more to open.
+  } else if (merged) {
     await orSettle(
       () =>
         mail.openInvitation.executeWithOptions({ summary: 'check the inviter, find or create the invitee, send the invitation' }, [

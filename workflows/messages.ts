@@ -16,6 +16,11 @@ export interface InvitationWorkflowInput {
   sendEmail: boolean;
   /** The front door it came through (api, bulk, mendix, quickbase, sap, akana, royalti): shown in the memo. */
   origin?: string;
+  /**
+   * Its opening steps (check the inviter, provision the invitee, send the invitation) were done before the start, by
+   * the bulk chunk that created it: the workflow goes straight to waiting. Absent in every other start.
+   */
+  opened?: boolean;
 }
 
 export interface InvitationState {

@@ -6,6 +6,7 @@ import {
   recordRowResults,
 } from '../db/batches';
 import type { BatchRowResult, Invitation, Role, Tenant } from '../db/database';
+import { markWorkflowsStarted } from '../db/invitations';
 import { findMembershipRank } from '../db/memberships';
 import { listRoles } from '../db/roles';
 import { findTenant } from '../db/tenants';
@@ -27,7 +28,7 @@ import { UsherError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { type BatchScope, resultByCode, rowCommand } from './row-command';
 
-/** Workflow starts in flight at once for a chunk: each waits mostly on Temporal. */
+/** Rows of a chunk opened and started at once: each waits mostly on the mail server and Temporal. */
 const PARALLEL_STARTS = 16;
 
 interface RowResult {
@@ -40,8 +41,9 @@ interface RowResult {
 /**
  * A chunk of a bulk upload at once. Its rows get the very checks of a single create (checkCreate), but the reads are
  * one query each for the whole chunk and its new invitations are written in one transaction: a 100-row chunk is a
- * handful of statements instead of about a thousand. Then their workflows start, a few at once, and every row's result
- * is recorded in one statement.
+ * handful of statements instead of about a thousand. Then, a few rows at once, each invitation is opened (its
+ * invitee provisioned, its email sent) and its workflow started, told it is opened; and every row's result is recorded
+ * in one statement.
  *
  * A row's idempotency key is its batch and row number, so a chunk retried after a crash finds the invitations it had
  * stored and starts their workflows again (a start finds a running workflow rather than making a second).
@@ -50,7 +52,7 @@ export async function processChunkRows(
   deps: InvitationDeps,
   batch: BatchScope,
   rows: { row_number: number; input: Record<string, unknown> }[],
-  progress: () => void,
+  steps: { open: OpenInvitation; progress: () => void },
 ): Promise<void> {
   const { db } = deps;
   const commands = rows.map((row) => ({ rowNumber: row.row_number, cmd: rowCommand(batch, row.row_number, row.input) }));
@@ -90,6 +92,7 @@ export async function processChunkRows(
 
   // A start that fails leaves its row without a result: the chunk's retry starts it again (or, should the batch give
   // up, the reconciler does, as for any stored invitation whose workflow never started).
+  const started: string[] = [];
   let failure: unknown;
   let next = 0;
   await Promise.all(
@@ -97,20 +100,31 @@ export async function processChunkRows(
       while (next < toStart.length && failure === undefined) {
         const { rowNumber, invitation, role } = toStart[next++]!;
         try {
-          await deps.workflows.start(workflowInput(invitation, tenant), { role: role?.slug });
+          // Opened just before its start, so that its workflow never sends what the chunk is sending.
+          const opened = role !== undefined && (await steps.open(invitation, role, tenant));
+          await deps.workflows.start(workflowInput(invitation, tenant, { opened }), { role: role?.slug });
+          started.push(invitation.id);
           results.push({ rowNumber, result: 'created', reason: null, invitationId: invitation.id });
-          progress();
+          steps.progress();
         } catch (err) {
           failure ??= err;
         }
       }
     }),
   );
+  // Marked before the results: a chunk retried in between finds these rows started and reports them created.
+  await markWorkflowsStarted(db, started);
   await recordRowResults(db, batch.id, results, deps.clock());
   const created = results.filter((r) => r.result === 'created').length;
   if (created > 0) deps.log.info('bulk rows created', { batchId: batch.id, tenantId: tenant.id, created, rows: rows.length });
   if (failure !== undefined) throw failure;
 }
+
+/**
+ * Runs the opening steps (provision the invitee, send the invitation) of a stored invitation whose inviter the chunk
+ * has just checked: the worker's own, from activities/. False: it opens in its workflow instead.
+ */
+export type OpenInvitation = (invitation: Invitation, role: Role, tenant: Tenant) => Promise<boolean>;
 
 /** What a chunk's reads found: the same facts a single create reads, for every row at once. */
 interface ChunkReads {

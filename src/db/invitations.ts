@@ -73,6 +73,12 @@ export async function markWorkflowStarted(db: Db, id: string): Promise<void> {
   await db.updateTable('invitations').set({ workflow_started_at: new Date() }).where('id', '=', id).execute();
 }
 
+/** Several at once, by the bulk chunk that started their workflows. */
+export async function markWorkflowsStarted(db: Db, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('invitations').set({ workflow_started_at: new Date() }).where('id', 'in', ids).where('workflow_started_at', 'is', null).execute();
+}
+
 export async function deleteInvitation(db: Db, id: string): Promise<void> {
   await db.deleteFrom('invitations').where('id', '=', id).execute();
 }

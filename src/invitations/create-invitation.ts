@@ -245,7 +245,8 @@ export function createdAudit(cmd: CreateInvitationCommand, row: Pick<Invitation,
   };
 }
 
-export function workflowInput(invitation: Invitation, tenant: Tenant): InvitationWorkflowInput {
+/** `opened`: a bulk chunk has done its opening steps (workflows/messages.ts). */
+export function workflowInput(invitation: Invitation, tenant: Tenant, options: { opened?: boolean } = {}): InvitationWorkflowInput {
   return {
     invitationId: invitation.id,
     tenantId: tenant.id,
@@ -255,6 +256,7 @@ export function workflowInput(invitation: Invitation, tenant: Tenant): Invitatio
     reminderBasisDays: tenant.default_ttl_days,
     sendEmail: invitation.send_email,
     origin: invitation.origin,
+    ...(options.opened ? { opened: true } : {}),
   };
 }
 

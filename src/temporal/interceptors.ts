@@ -152,6 +152,11 @@ class UsherActivityInbound implements ActivityInboundCallsInterceptor {
   private async count(type: string, args: unknown[], result: unknown, emailKind: string | undefined): Promise<void> {
     // sendInvitationEmail answers 'already-sent' or 'skipped' when nothing went out; notifyInviter answers nothing.
     if (emailKind && (result === 'sent' || result === undefined)) emailsSent.inc({ kind: emailKind });
+    // A bulk chunk sends its rows' invitations itself (activities/open-invitation.ts).
+    if (type === 'processBatchChunk') {
+      const sent = (result as { emailsSent?: number } | undefined)?.emailsSent;
+      if (sent) emailsSent.inc({ kind: 'invitation' }, sent);
+    }
     if (type === 'finishInvitation') {
       const status = (args[0] as { status?: string } | undefined)?.status;
       if (status && FINAL_STATUSES.has(status)) invitationsFinished.inc({ status });

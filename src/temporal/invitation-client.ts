@@ -148,6 +148,14 @@ export function invitationWorkflows(client: Client, taskQueue: string, options: 
    * The turn shares the decision's deadline; the workflow's own queue keeps decisions from several processes in order.
    */
   const turns = keyedTurns();
+  // An update to a closed workflow can be answered "not found" too; only a workflow that was never there is not started.
+  const notStartedYet = async (invitationId: string) =>
+    client.connection
+      .withDeadline(Date.now() + PROBE_DEADLINE_MS, () => handle(invitationId).describe())
+      .then(
+        () => false,
+        (err: unknown) => err instanceof WorkflowNotFoundError,
+      );
   const decide = async <R>(invitationId: string, run: (answerBy: number) => Promise<R>): Promise<R> => {
     const arrived = Date.now();
     const by = await answerBy();
@@ -155,7 +163,12 @@ export function invitationWorkflows(client: Client, taskQueue: string, options: 
       try {
         return await call(DECISION_DEADLINE_MS - (Date.now() - arrived), () => run(by));
       } catch (err) {
-        const mapped = mapUpdateError(err, health);
+        // The row says pending (every decision reads it first) and there is no workflow yet: a bulk chunk sends its rows'
+        // emails just before it starts their workflows, and the reconciler makes a start the API never confirmed.
+        const mapped =
+          err instanceof WorkflowNotFoundError && (await notStartedYet(invitationId))
+            ? new UsherError('unavailable', 'the invitation is not ready yet; try again shortly', { retryAfter: 2 }, err)
+            : mapUpdateError(err, health);
         if (certainlyNotTaken(err) && mapped instanceof Error) notTaken.add(mapped);
         throw mapped;
       }

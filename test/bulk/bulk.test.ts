@@ -11,6 +11,9 @@ import { BULK_PRIORITY } from '../../src/temporal/invitation-client';
 import { canonicalEmail } from '../../src/lib/email-address';
 import { newId } from '../../src/lib/ids';
 import { workflowIdFor } from '../../workflows/messages';
+import { linkToken } from '../../src/invitations/tokens';
+import { sentTo } from '../support/mail';
+import { untilSendsSettled } from '../support/settled';
 import { addMember } from '../support/tenants';
 import { body, startStack, type Stack } from '../support/stack';
 
@@ -243,6 +246,84 @@ describe('bulk invitations', () => {
     } finally {
       if (!restarted) await stack.startWorker();
     }
+  });
+
+  it('a chunk opens its rows itself: each invitation is provisioned and sent before its workflow starts, which only waits', async () => {
+    const emails = ['opened-1@bulk.example', 'opened-2@bulk.example'];
+    const response = await stack.api('/v1/invitations/bulk', { method: 'POST', json: { invitations: emails.map((email) => ({ email })) } });
+    const batch = await untilCompleted((await body(response)).id, 60_000);
+    expect(batch.rows.map((r: { result: string }) => r.result)).toEqual(['created', 'created']);
+    for (const [i, email] of emails.entries()) {
+      const invitationId = batch.rows[i].invitationId;
+      await stack.mail.waitFor(sentTo(email), 30_000);
+      const row = await stack.db.selectFrom('invitations').selectAll().where('id', '=', invitationId).executeTakeFirstOrThrow();
+      expect(row.invitee_user_id).not.toBeNull();
+      expect(row.workflow_started_at).not.toBeNull();
+      const audit = await stack.db.selectFrom('audit_events').select('action').where('invitation_id', '=', invitationId).orderBy('id').execute();
+      expect(audit.map((a) => a.action)).toEqual(['invitation.created', 'email.invitation.sent']);
+      // The workflow was told so, and ran no opening activity of its own.
+      const handle = stack.client.workflow.getHandle(workflowIdFor(invitationId));
+      const { events } = await handle.fetchHistory();
+      expect(events?.some((e) => e.activityTaskScheduledEventAttributes)).toBe(false);
+      expect(await handle.query('state')).toMatchObject({ status: 'pending' });
+    }
+    expect(stack.mail.messages().filter((m) => m.to.some((t) => t.startsWith('opened-')))).toHaveLength(2);
+
+    // It lives on as any invitation: the link in the chunk's email accepts.
+    const link = (await stack.mail.waitFor(sentTo(emails[0]!))).acceptLink!;
+    const accepted = await stack.api('/v1/invitations/accept', { method: 'POST', key: null, json: { token: link.split('/invite/')[1] } });
+    expect(accepted.status, JSON.stringify(await accepted.clone().json())).toBe(200);
+    expect((await body(await stack.api(`/v1/invitations/${batch.rows[0].invitationId}`))).status).toBe('accepted');
+  });
+
+  it('a row whose email the chunk could not send is opened by its workflow: a bounce is settled there, and recorded once', async () => {
+    stack.mail.behave({ rcpt: (address) => (address.startsWith('refused-') ? 550 : undefined) });
+    try {
+      const emails = ['handed-1@bulk.example', 'refused-1@bulk.example', 'handed-2@bulk.example', 'handed-3@bulk.example'];
+      const response = await stack.api('/v1/invitations/bulk', { method: 'POST', json: { invitations: emails.map((email) => ({ email })) } });
+      const batch = await untilCompleted((await body(response)).id, 60_000);
+      expect(batch.rows.map((r: { result: string }) => r.result)).toEqual(['created', 'created', 'created', 'created']);
+      const refusedId = batch.rows[1].invitationId;
+      await expect.poll(async () => (await body(await stack.api(`/v1/invitations/${refusedId}`))).status, { timeout: 30_000 }).toBe('bounced');
+      const failed = await stack.db.selectFrom('audit_events').select('action').where('invitation_id', '=', refusedId).where('action', '=', 'email.invitation.failed').execute();
+      expect(failed).toHaveLength(1);
+      // Whoever sent them, the others got their invitation exactly once.
+      for (const email of emails.filter((e) => e.startsWith('handed-'))) {
+        await stack.mail.waitFor(sentTo(email), 30_000);
+        await untilSendsSettled(stack, email);
+      }
+      const delivered = stack.mail.messages().flatMap((m) => m.to).filter((t) => t.startsWith('handed-') || t.startsWith('refused-'));
+      expect(delivered.sort()).toEqual(['handed-1@bulk.example', 'handed-2@bulk.example', 'handed-3@bulk.example']);
+    } finally {
+      stack.mail.behave({});
+    }
+  });
+
+  it('a decision on an invitation whose workflow has not started yet is answered 503, try again, and works once it has', async () => {
+    const tenant = (await findTenant(stack.db, stack.tenant.id))!;
+    const member = (await findRoleBySlug(stack.db, tenant.id, 'member'))!;
+    const cmd: CreateInvitationCommand = { tenantId: tenant.id, inviterUserId: stack.tenant.owner.id, actor: 'test', email: 'early@bulk.example', sendEmail: true, origin: 'api' };
+    const row = stored(cmd, tenant, member);
+    const token = firstToken(stack.deps.tokenKeys, row.id);
+    await stack.db.transaction().execute(async (tx) => {
+      await insertInvitation(tx, row);
+      await insertToken(tx, token);
+    });
+    const link = linkToken(stack.deps.tokenKeys, token.keyId, row.id, 0);
+
+    const early = await stack.api('/v1/invitations/accept', { method: 'POST', key: null, json: { token: link } });
+    expect(early.status).toBe(503);
+    expect(early.headers.get('retry-after')).toBe('2');
+    expect((await body(early)).detail).toMatch(/not ready yet/);
+    const page = await stack.api(`/invite/${link}`, { method: 'POST', key: null });
+    expect(page.status).toBe(503);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+
+    const invitation = (await stack.db.selectFrom('invitations').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow());
+    await stack.deps.workflows.start(workflowInput(invitation, tenant));
+    await expect
+      .poll(async () => (await stack.api('/v1/invitations/accept', { method: 'POST', key: null, json: { token: link } })).status, { timeout: 30_000, interval: 500 })
+      .toBe(200);
   });
 
   it('keeps one tenant’s batches from another', async () => {

@@ -6,7 +6,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { listEmailMessages } from '../../src/db/email-messages';
 import { findInvitationById } from '../../src/db/invitations';
 import { UsherError } from '../../src/lib/errors';
-import { createInvitation } from '../../src/invitations/create-invitation';
+import { createInvitation, firstToken, hashCommand, newInvitationRow, workflowInput } from '../../src/invitations/create-invitation';
+import { insertInvitation } from '../../src/db/invitations';
+import { insertToken } from '../../src/db/tokens';
+import { findRoleBySlug } from '../../src/db/roles';
+import { findTenant } from '../../src/db/tenants';
+import { canonicalEmail } from '../../src/lib/email-address';
+import { newId } from '../../src/lib/ids';
 import { acceptByToken, declineByToken, lookupByToken } from '../../src/invitations/invitee-actions';
 import { editInvitation, resendInvitation, revokeInvitation } from '../../src/invitations/manage';
 import { stateQuery, workflowIdFor } from '../../workflows/messages';
@@ -213,6 +219,27 @@ describe('the invitation workflow', () => {
     expect(result.reminderTimes.map((t) => Math.round(((Date.parse(t) - invitation.created_at.getTime()) / life) * 14))).toEqual([2, 5, 10]);
     const expiredAt = (await findInvitationById(stack.db, invitation.id))!.decided_at!.getTime();
     expect(Math.abs(expiredAt - Date.parse(result.expiresAt))).toBeLessThan(1000);
+  });
+
+  it('opened by its bulk chunk: the workflow runs no opening step, then reminds and expires as any other', async () => {
+    // What a chunk leaves behind (src/bulk/process-chunk.ts): the row stored, the invitation sent, then the start.
+    const cmd = memberInvitation(tenant, 'opened-expire@example.com');
+    const tenantRow = (await findTenant(stack.db, tenant.id))!;
+    const role = (await findRoleBySlug(stack.db, tenant.id, 'member'))!;
+    const row = newInvitationRow(cmd, { id: newId(), tenant: tenantRow, role, emailCanonical: canonicalEmail(cmd.email), requestHash: hashCommand(cmd), now: stack.deps.clock() });
+    const stored = await stack.db.transaction().execute(async (tx) => {
+      const invitation = await insertInvitation(tx, row);
+      await insertToken(tx, firstToken(stack.deps.tokenKeys, row.id));
+      return invitation;
+    });
+    await stack.deps.workflows.start(workflowInput(stored, tenantRow, { opened: true }));
+
+    const result = await handleOf(stored.id).result();
+    expect(result).toMatchObject({ status: 'expired', remindersSent: 3 });
+    const received = stack.mail.messages().filter(sentTo('opened-expire@example.com'));
+    expect(received.map((m) => m.subject.split(':')[0])).toEqual(['Reminder', 'Reminder', 'Reminder']);
+    const { events } = await handleOf(stored.id).fetchHistory();
+    expect(events?.some((e) => e.activityTaskScheduledEventAttributes)).toBe(false);
   });
 
   it('every history above replays deterministically against the current workflow code', async () => {

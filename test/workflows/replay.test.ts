@@ -17,6 +17,7 @@ import { describe, expect, inject, it } from 'vitest';
 //     revoke-during-accept, ten-resends; then with each decision's answerBy: busy-answer-by, twenty-accepts
 //   all three again with patch 'merged-steps' (one opening activity, one accept activity, the timer kept across
 //     decisions): merged-*
+//   lifecycle.test.ts, an invitation a bulk chunk opened before its start (input `opened`): opened-expire
 const dir = path.join(import.meta.dirname, 'histories');
 
 async function recorded() {
