@@ -1,6 +1,6 @@
 import { type BatchRowInput, deleteBatch, findBatchByIdempotencyKey, insertBatch } from '../db/batches';
 import { UsherError } from '../lib/errors';
-import { unconfirmedStart } from '../invitations/create-invitation';
+import { temporalUnavailable, unconfirmedStart } from '../invitations/create-invitation';
 import type { InvitationDeps } from '../invitations/deps';
 import { newId } from '../lib/ids';
 import { WorkflowStartError } from '../temporal/invitation-client';
@@ -41,7 +41,7 @@ export async function createBatch(deps: InvitationDeps, cmd: CreateBatchCommand)
     // The batch stays; the reconciler (bulk/reconcile.ts) makes sure it runs.
     if (err instanceof WorkflowStartError && !err.refused) throw unconfirmedStart(deps, 'batch', { batchId: id }, err);
     await deleteBatch(deps.db, id);
-    throw new UsherError('temporal-unavailable', undefined, {}, err);
+    throw temporalUnavailable(deps, err);
   }
   deps.log.info('invitation batch created', { batchId: id, tenantId: cmd.tenantId, rows: rows.length });
   return { id, total: rows.length, replayed: false };

@@ -61,8 +61,11 @@ const htmlRefusals = (...codes: (keyof typeof problems)[]) => {
 /** The token as the link carries it; anything else is an unknown link (404). */
 const tokenSchema = { type: 'string', pattern: tokenPattern.source, description: 'The token of an invitation link (43 base64url characters)' };
 
-/** Refusals of the workflow that decides an invitation, reached by every call that changes one. */
-const DECIDED = ['invitation-not-pending', 'temporal-unavailable'] as const;
+/**
+ * Refusals of the workflow that decides an invitation, reached by every call that changes one; `unavailable`: another
+ * decision still in flight, no answer in time, or no workflow yet (a bulk row between its email and its start).
+ */
+const DECIDED = ['invitation-not-pending', 'temporal-unavailable', 'unavailable'] as const;
 
 export const invitationPaths = {
   '/v1/invitations': {

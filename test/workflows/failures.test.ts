@@ -110,6 +110,11 @@ describe('when things go wrong', () => {
     // Decisions too are answered at once while it is down.
     const decision = await deps.workflows.revoke(newId(), { actor: 'test' }).catch((e: unknown) => e);
     expect(decision).toMatchObject({ code: 'unavailable', extra: { retryAfter: 2 } });
+    // And a bulk upload, with no batch left behind.
+    const batches = await stack.db.selectFrom('invitation_batches').select('id').execute();
+    const upload = { tenantId: tenant.id, inviterUserId: tenant.owner.id, maxRank: null, rows: [{ email: 'unreachable-3@example.com' }], sendEmail: true, actor: 'test' };
+    expect(await createBatch(deps, upload).catch((e: unknown) => e)).toMatchObject({ code: 'temporal-unavailable', extra: { retryAfter: 2 } });
+    expect(await stack.db.selectFrom('invitation_batches').select('id').execute()).toEqual(batches);
     deps.workflows.health.stop();
     await connection.close();
   }, 30_000);
