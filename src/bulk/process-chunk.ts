@@ -88,7 +88,7 @@ export async function processChunkRows(
       throw err;
     });
   const byId = new Map(inserted.map((invitation) => [invitation.id, invitation]));
-  for (const f of fresh) toStart.push({ rowNumber: f.rowNumber, invitation: byId.get(f.row.id)!, role: f.role });
+  for (const f of fresh) toStart.push({ rowNumber: f.rowNumber, invitation: byId.get(f.row.id)!, role: f.role, judged: true });
 
   // A start that fails leaves its row without a result: the chunk's retry starts it again (or, should the batch give
   // up, the reconciler does, as for any stored invitation whose workflow never started).
@@ -98,10 +98,12 @@ export async function processChunkRows(
   await Promise.all(
     Array.from({ length: Math.min(PARALLEL_STARTS, toStart.length) }, async () => {
       while (next < toStart.length && failure === undefined) {
-        const { rowNumber, invitation, role } = toStart[next++]!;
+        const { rowNumber, invitation, role, judged } = toStart[next++]!;
         try {
-          // Opened just before its start, so that its workflow never sends what the chunk is sending.
-          const opened = role !== undefined && (await steps.open(invitation, role, tenant));
+          // Opened just before its start, so that its workflow never sends what the chunk is sending. Only a row this
+          // attempt judged: one an earlier attempt stored opens in its workflow, which checks its inviter again (and
+          // finds the email sent, if it was).
+          const opened = judged === true && role !== undefined && (await steps.open(invitation, role, tenant));
           await deps.workflows.start(workflowInput(invitation, tenant, { opened }), { role: role?.slug });
           started.push(invitation.id);
           results.push({ rowNumber, result: 'created', reason: null, invitationId: invitation.id });
@@ -143,7 +145,7 @@ interface ChunkPlan {
   /** Rows already settled: invalid, refused, or created with a workflow that started. */
   results: RowResult[];
   /** Stored invitations whose workflow may not have started. */
-  toStart: { rowNumber: number; invitation: Invitation; role: Role | undefined }[];
+  toStart: { rowNumber: number; invitation: Invitation; role: Role | undefined; judged?: true }[];
   /** New invitations to store. */
   fresh: { rowNumber: number; row: NewInvitationRow; cmd: CreateInvitationCommand; role: Role }[];
 }

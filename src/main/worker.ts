@@ -100,6 +100,11 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     activities: options.activities ?? createActivities(options.deps),
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     maxConcurrentWorkflowTaskExecutions: options.maxWorkflowTasks ?? DEFAULT_MAX_WORKFLOW_TASKS,
+    // Half the workflow task polls on the shared queue, not the SDK's fifth: an invitation's first task always comes
+    // from there, and so do most later ones (an invitation waits for days, long evicted from the cache). With a fifth
+    // (2 polls), new invitations' first tasks queued by the tens of thousands behind a bulk upload while the worker sat
+    // three-quarters idle (docs/benchmark.md).
+    nonStickyToStickyPollRatio: 0.5,
     // After the grace, activities in flight are cancelled (`usher worker` exits a few seconds later regardless).
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceTime: options.shutdownGraceMs } : {}),
     // The SDK sends an activity's heartbeats at most every 0.8 × its heartbeat timeout (16 s of a send's 20 s), which

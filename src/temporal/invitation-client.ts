@@ -148,14 +148,13 @@ export function invitationWorkflows(client: Client, taskQueue: string, options: 
    * The turn shares the decision's deadline; the workflow's own queue keeps decisions from several processes in order.
    */
   const turns = keyedTurns();
-  // An update to a closed workflow can be answered "not found" too; only a workflow that was never there is not started.
+  // An update to a closed workflow can be answered "not found" too: a workflow Temporal describes has closed. One it
+  // cannot describe has not started yet, or cannot be told apart from one that has not: "try again" is never wrong.
   const notStartedYet = async (invitationId: string) =>
-    client.connection
-      .withDeadline(Date.now() + PROBE_DEADLINE_MS, () => handle(invitationId).describe())
-      .then(
-        () => false,
-        (err: unknown) => err instanceof WorkflowNotFoundError,
-      );
+    client.connection.withDeadline(Date.now() + PROBE_DEADLINE_MS, () => handle(invitationId).describe()).then(
+      () => false,
+      () => true,
+    );
   const decide = async <R>(invitationId: string, run: (answerBy: number) => Promise<R>): Promise<R> => {
     const arrived = Date.now();
     const by = await answerBy();

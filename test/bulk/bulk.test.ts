@@ -243,6 +243,14 @@ describe('bulk invitations', () => {
       const sent = stack.mail.messages().flatMap((m) => m.to).filter((t) => t.startsWith('crash-')).sort();
       expect(sent).toEqual(['crash-1@bulk.example', 'crash-2@bulk.example']);
       expect(await stack.db.selectFrom('invitations').select('id').where('email', 'like', 'crash-%').execute()).toHaveLength(2);
+      // The row the retry judged afresh was opened by the chunk; the one a first attempt stored, by its workflow, which
+      // checked its inviter again.
+      const activities = async (invitationId: string) =>
+        ((await stack.client.workflow.getHandle(workflowIdFor(invitationId)).fetchHistory()).events ?? []).flatMap((e) =>
+          e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
+        );
+      expect(await activities(batch.rows[0].invitationId)).toEqual(['openInvitation']);
+      expect(await activities(batch.rows[1].invitationId)).toEqual([]);
     } finally {
       if (!restarted) await stack.startWorker();
     }
