@@ -70,10 +70,10 @@ describe('an operator, through the API alone', () => {
       await call('/v1/tenant', {
         method: 'PATCH',
         auth: ownerKey,
-        json: { allowedRedirectHosts: ['App.Northwind.example', 'localhost:8080'], homeUrl: 'https://app.northwind.example/', defaultTtlDays: 7, reminderDays: [3, 1, 3] },
+        json: { allowedRedirectHosts: ['App.Northwind.example', 'localhost:8080', '127.0.0.1:45000'], homeUrl: 'https://app.northwind.example/', defaultTtlDays: 7, reminderDays: [3, 1, 3] },
       }),
     );
-    expect(settings).toMatchObject({ allowedRedirectHosts: ['app.northwind.example', 'localhost:8080'], defaultTtlDays: 7, reminderDays: [1, 3], homeUrl: 'https://app.northwind.example/' });
+    expect(settings).toMatchObject({ allowedRedirectHosts: ['app.northwind.example', 'localhost:8080', '127.0.0.1:45000'], defaultTtlDays: 7, reminderDays: [1, 3], homeUrl: 'https://app.northwind.example/' });
 
     // The editor's key invites someone; the email arrives over SMTP; the invitee accepts with the token from the link.
     const invitee = mailbox('ivy');
@@ -307,6 +307,10 @@ describe('bad input', () => {
       [{ defaultRoleSlug: 'nope' }, 'defaultRoleSlug'],
       [{ homeUrl: 'javascript:alert(1)' }, 'homeUrl'],
       [{ allowedRedirectHosts: ['user@evil.example'] }, 'allowedRedirectHosts.0'],
+      // What /openapi.json's pattern calls invalid is refused, even where a URL would parse it.
+      [{ allowedRedirectHosts: ['app.example.1b'] }, 'allowedRedirectHosts.0'],
+      [{ allowedRedirectHosts: [' app.example.com'] }, 'allowedRedirectHosts.0'],
+      [{ allowedRedirectHosts: ['app.example.com:443'] }, 'allowedRedirectHosts.0'],
       [{ royaltiJwtKey: 'too-short' }, 'royaltiJwtKey'],
       [{ mendixEnvironmentUuid: 'not-a-uuid' }, 'mendixEnvironmentUuid'],
       [{ slug: 'renamed' }, '(body)'],
