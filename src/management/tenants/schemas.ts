@@ -27,15 +27,15 @@ const IPV4_OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
  */
 const REDIRECT_HOST_PATTERN = `^(?:(?:[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\\.)*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*|(?:${IPV4_OCTET}\\.){3}${IPV4_OCTET})(?::${NON_DEFAULT_PORT})?$`;
 
+const NOT_A_HOST = 'must be a host name, optionally with :port (no scheme, path or default port)';
+
 /** A host as a redirect URL's `host` shows it: a name or address, optionally with a port; no scheme, path or user. */
 export const redirectHost = z
   .string()
   .max(260)
-  .regex(new RegExp(REDIRECT_HOST_PATTERN), { message: 'must be a host name, optionally with :port (no scheme, path or default port)' })
+  .regex(new RegExp(REDIRECT_HOST_PATTERN), { message: NOT_A_HOST })
   .transform((v) => v.toLowerCase())
-  .refine((v) => URL.canParse(`https://${v}`) && new URL(`https://${v}`).host === v, {
-    message: 'must be a host name, optionally with :port (no scheme, path or default port)',
-  })
+  .refine((v) => URL.canParse(`https://${v}`) && new URL(`https://${v}`).host === v, { message: NOT_A_HOST })
   .meta({ pattern: REDIRECT_HOST_PATTERN });
 
 const reminderDays = z.array(z.number().int().min(1).max(364)).max(20).describe('Days after sending; each below defaultTtlDays');
