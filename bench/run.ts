@@ -144,6 +144,24 @@ async function main(build?: string): Promise<void> {
     const r1Costs = await phaseEnd(stack, r1Before, r1Usher.n);
     if (cfg.profile === 'r1') await stack.restartUsher(nodeArgs);
 
+    // R1 again with the worker stopped (SIGSTOP): what the API, PostgreSQL and Temporal's starts alone carry on these
+    // cores, the ceiling of the rate above however cheap the worker's part becomes. Its workflow tasks wait meanwhile.
+    await quiet(stack, 'R1 with the worker paused');
+    say(`R1 closed loop: ${cfg.n} creates at ${cfg.concurrency}, the worker paused`);
+    const r1PausedBefore = await phaseStart(stack);
+    process.kill(stack.worker.pid, 'SIGSTOP');
+    let r1Paused: ClosedLoopResult;
+    let r1PausedCpu: Cpu;
+    try {
+      r1Paused = await closedLoop(cfg.n, cfg.concurrency, (i) => create(`r1p-${i}@bench.example`));
+      r1PausedCpu = cpuNow(stack);
+    } finally {
+      process.kill(stack.worker.pid, 'SIGCONT');
+    }
+    // Read once the worker runs again (it answers /metrics); the CPU as it was while it was stopped.
+    const r1PausedCosts = await phaseEnd(stack, r1PausedBefore, r1Paused.n, r1PausedCpu);
+    await drain('r1p', r1Paused.n);
+
     // R1 open loop: the same offered rates for both sides, as fractions of the bare closed-loop rate.
     const sweep: { fraction: number; offered: number; bare: OpenLoopResult; usher: OpenLoopResult; shed: number }[] = [];
     for (const fraction of cfg.sweep) {
@@ -253,8 +271,8 @@ async function main(build?: string): Promise<void> {
       dev = { source, built };
     }
 
-    const rows = table({ render, r1Bare, r1Usher, half, r3Bare, r3Usher, r2Bare, r2, r2Rss, acceptHistory, expiry, empty, full, emptyRss, fullRss, pile, pendingAtScale, dev, peaks });
-    const report = renderReport({ r3Health, rows, startedAt, loadAtStart, loads, sweep, r1Costs, r3Costs, r2Costs, r1BareCost, r2BareCost, r3BareCost, plans, acceptHistory, expiry, profiles, created, undrained });
+    const rows = table({ render, r1Bare, r1Usher, r1Paused, half, r3Bare, r3Usher, r2Bare, r2, r2Rss, acceptHistory, expiry, empty, full, emptyRss, fullRss, pile, pendingAtScale, dev, peaks });
+    const report = renderReport({ r3Health, rows, startedAt, loadAtStart, loads, sweep, r1Costs, r1PausedCosts, r3Costs, r2Costs, r1BareCost, r2BareCost, r3BareCost, plans, acceptHistory, expiry, profiles, created, undrained });
     process.stdout.write(report);
     await mkdir(path.dirname(cfg.out), { recursive: true });
     await writeFile(
@@ -268,12 +286,12 @@ async function main(build?: string): Promise<void> {
           config: { ...cfg, out: undefined },
           rows,
           render,
-          r1: { bare: r1Bare, usher: r1Usher, sweep },
+          r1: { bare: r1Bare, usher: r1Usher, usherWorkerPaused: r1Paused, sweep },
           r2: { bare: r2Bare, usher: r2, pile },
           r3: { bare: r3Bare, usher: r3Usher, shape, health: r3Health },
           r5: { accept: acceptHistory, expiry },
           r6: { empty, full, emptyRss, fullRss, pendingAtScale, dev, peaks, plans: plans.map(({ plan: _plan, ...p }) => p) },
-          costs: { r1: r1Costs, r2: r2Costs, r3: r3Costs, r1Bare: r1BareCost, r2Bare: r2BareCost, r3Bare: r3BareCost },
+          costs: { r1: r1Costs, r1WorkerPaused: r1PausedCosts, r2: r2Costs, r3: r3Costs, r1Bare: r1BareCost, r2Bare: r2BareCost, r3Bare: r3BareCost },
           rss: rss.samples,
         },
         null,
@@ -427,10 +445,9 @@ async function phaseStart(stack: BenchStack): Promise<PhaseMark> {
   return { counters: await dbCounters(stack.admin), metrics: await scrape(stack.workerMetricsPort), cpu: cpuNow(stack) };
 }
 
-async function phaseEnd(stack: BenchStack, mark: PhaseMark, invitations: number): Promise<PhaseCosts> {
+async function phaseEnd(stack: BenchStack, mark: PhaseMark, invitations: number, cpu: Cpu = cpuNow(stack)): Promise<PhaseCosts> {
   const d = counterDelta(mark.counters, await dbCounters(stack.admin));
   const per = (v: number) => v / Math.max(1, invitations);
-  const cpu = cpuNow(stack);
   const cpuMs = (k: keyof Cpu) => (per(cpu[k] - mark.cpu[k]) * 1000);
   return {
     invitations,
@@ -482,6 +499,7 @@ function table(f: {
   render: RenderResult;
   r1Bare: ClosedLoopResult;
   r1Usher: ClosedLoopResult;
+  r1Paused: ClosedLoopResult;
   half: { offered: number; bare: OpenLoopResult; usher: OpenLoopResult };
   r3Bare: ClosedLoopResult;
   r3Usher: ClosedLoopResult;
@@ -513,6 +531,15 @@ function table(f: {
     ratioText(r1),
     '≥ 0.80×',
     r1 >= 0.8 && f.r1Usher.errors === 0,
+  );
+  add(
+    'R1',
+    `the same with the worker paused: the API, PostgreSQL and Temporal's starts alone`,
+    fmtRate(f.r1Bare.rate),
+    `${fmtRate(f.r1Paused.rate)} (p50 ${fmtMs(f.r1Paused.p50)}${errors(f.r1Paused)})`,
+    ratioText(f.r1Paused.rate / f.r1Bare.rate),
+    '— (the ceiling of the line above)',
+    null,
   );
   add(
     'R1',
@@ -605,6 +632,7 @@ function renderReport(r: {
   loads: Record<string, number>;
   sweep: { fraction: number; offered: number; bare: OpenLoopResult; usher: OpenLoopResult; shed: number }[];
   r1Costs: PhaseCosts;
+  r1PausedCosts: PhaseCosts;
   r3Costs: PhaseCosts;
   r2Costs: PhaseCosts;
   r3Health: { histories: number; failedTasks: number; timedOutTasks: number; doubleEmails: number };
@@ -645,6 +673,7 @@ function renderReport(r: {
   );
   for (const [name, costs] of [
     ['R1 creates', r.r1Costs],
+    ['R1 creates, the worker paused (its share comes later)', r.r1PausedCosts],
     ['R3 lifecycles', r.r3Costs],
     ['R2 bulk rows', r.r2Costs],
   ] as const) {
