@@ -4,9 +4,9 @@ import { findUserById } from '../src/db/users';
 import { classifySendFailure } from '../src/email/mailer';
 import type { ActivityDeps } from './deps';
 import { type InvitationContext, loadInvitationContext } from './load';
-import { provisionUserFor } from './provision-invitee';
-import { type SendInvitationEmailInput, sendInvitation } from './send-invitation-email';
-import { whileHeartbeating } from './send-once';
+import { provisionUsersFor } from './provision-invitee';
+import { type SendInvitationEmailInput, invitationEmail } from './send-invitation-email';
+import { sendEachOnce, whileHeartbeating } from './send-once';
 
 export interface OpenInvitationInput {
   invitationId: string;
@@ -44,12 +44,13 @@ export function openInvitationActivity({ db }: Pick<ActivityDeps, 'db'>, { valid
 }
 
 /**
- * The opening steps of a bulk chunk's invitations, done by the chunk just before it starts each one's workflow, so that
+ * The opening steps of a bulk chunk's invitations, done by the chunk just before it starts their workflows, so that
  * an upload's emails do not queue behind thousands of activity tasks (docs/benchmark.md). The chunk has just checked
- * the inviter with fresh reads (checkCreate), so what is left is to provision the invitee and send the invitation. A
- * row that fails here is not opened, and neither is any row after the first failed send (the mail server may be
- * down): those are handed to their workflows, which open them as every other invitation, with retries, bounces and
- * the audit log. A row an earlier attempt of the chunk opened sends nothing twice (the email ledger).
+ * the inviter with fresh reads (checkCreate), so what is left is to provision the invitees and send the invitations,
+ * a group of rows at once: each step is a statement or two for the whole group, and the emails go out side by side.
+ * A row that fails here is not opened, and neither is any row of a later group once a send failed (the mail server
+ * may be down): those are handed to their workflows, which open them as every other invitation, with retries,
+ * bounces and the audit log. A row an earlier attempt of the chunk opened sends nothing twice (the email ledger).
  */
 export function chunkOpener(deps: ActivityDeps): ChunkOpener {
   let emailsSent = 0;
@@ -70,33 +71,51 @@ export function chunkOpener(deps: ActivityDeps): ChunkOpener {
     });
   };
   return {
-    async open(invitation, role, tenant) {
+    async open(rows, tenant) {
+      const opened = rows.map(() => false);
       try {
-        const inviter = await inviterOf(invitation);
-        if (!inviter) return false;
-        await provisionUserFor(deps.db, invitation);
-        if (!invitation.send_email) return true;
-        if (sendFailed) return false;
-        const input = { invitationId: invitation.id, generation: 0, kind: 'invitation' as const, sendKey: 'invitation-0', dueAt: invitation.created_at.getTime() };
-        try {
-          if ((await sendInvitation(deps, input, { invitation, tenant, role, inviter }, { handOver: true })) === 'sent') emailsSent++;
-        } catch (err) {
-          sendFailed = true;
-          throw err;
+        const withInviter = await Promise.all(rows.map(async (row) => ({ ...row, inviter: await inviterOf(row.invitation) })));
+        const ready = withInviter.flatMap((row, i) => (row.inviter ? [{ ...row, inviter: row.inviter, i }] : []));
+        if (ready.length === 0) return opened;
+        await provisionUsersFor(deps.db, tenant.id, ready.map((row) => row.invitation));
+        const mailing = sendFailed ? [] : ready.filter((row) => row.invitation.send_email);
+        for (const row of ready) if (!row.invitation.send_email) opened[row.i] = true;
+        const outcomes = await sendEachOnce(
+          deps,
+          mailing.map(({ invitation, role, inviter, keyId }) =>
+            invitationEmail(
+              deps,
+              { invitationId: invitation.id, generation: 0, kind: 'invitation', sendKey: 'invitation-0', dueAt: invitation.created_at.getTime() },
+              { invitation, tenant, role, inviter },
+              keyId,
+            ),
+          ),
+        );
+        for (const [k, outcome] of outcomes.entries()) {
+          if (typeof outcome === 'object') {
+            sendFailed = true;
+            handOver(outcome.failed);
+            continue;
+          }
+          if (outcome === 'sent') emailsSent++;
+          opened[mailing[k]!.i] = true;
         }
-        return true;
       } catch (err) {
         handOver(err);
-        return false;
+        return rows.map(() => false);
       }
+      return opened;
     },
     emailsSent: () => emailsSent,
   };
 }
 
 export interface ChunkOpener {
-  /** Whether this invitation is opened: its workflow starts with `opened`; if not, it opens there. Never throws. */
-  open(invitation: Invitation, role: Role, tenant: Tenant): Promise<boolean>;
+  /**
+   * Which of these invitations are opened (in order): their workflows start with `opened`; the others open there.
+   * `keyId`: the ring key of the invitation's first token. Never throws.
+   */
+  open(rows: { invitation: Invitation; role: Role; keyId: string | null }[], tenant: Tenant): Promise<boolean[]>;
   /** Invitation emails that went out (not those an earlier attempt had sent). */
   emailsSent(): number;
 }

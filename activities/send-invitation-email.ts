@@ -5,7 +5,7 @@ import { formatDate, renderEmail } from '../src/email/templates';
 import { tokenKeyOf } from '../src/db/tokens';
 import { invitationLink, linkToken } from '../src/invitations/tokens';
 import type { ActivityDeps } from './deps';
-import { sendOnce } from './send-once';
+import { type SendOnceInput, sendOnce } from './send-once';
 
 export interface SendInvitationEmailInput {
   invitationId: string;
@@ -26,24 +26,22 @@ export function sendInvitationEmailActivity(deps: ActivityDeps) {
   };
 }
 
-/** `handOver`: a failed send is thrown as it is and recorded nowhere, for the invitation's workflow to try again (a bulk chunk's send). */
-export async function sendInvitation(
-  deps: ActivityDeps,
-  input: SendInvitationEmailInput,
-  { invitation, tenant, role, inviter }: InvitationContext,
-  options: { handOver?: boolean } = {},
-): Promise<'sent' | 'already-sent' | 'skipped'> {
+export async function sendInvitation(deps: ActivityDeps, input: SendInvitationEmailInput, context: InvitationContext): Promise<'sent' | 'already-sent' | 'skipped'> {
   // A reminder racing a decision must not reach someone who already answered.
-  if (invitation.status !== 'pending') return 'skipped';
-  const keyId = await tokenKeyOf(deps.db, invitation.id, input.generation);
+  if (context.invitation.status !== 'pending') return 'skipped';
+  const keyId = await tokenKeyOf(deps.db, context.invitation.id, input.generation);
+  return sendOnce(deps, invitationEmail(deps, input, context, keyId));
+}
+
+/** The email of one send: the link of the given generation, derived with the ring key `keyId` that made its token. */
+export function invitationEmail(deps: ActivityDeps, input: SendInvitationEmailInput, { invitation, tenant, role, inviter }: InvitationContext, keyId: string | null): SendOnceInput {
   const link = invitationLink(deps.publicBaseUrl, invitation, linkToken(deps.tokenKeys, keyId, invitation.id, input.generation));
-  return sendOnce(deps, {
+  return {
     invitation,
     sendKey: input.sendKey,
     kind: input.kind,
     to: invitation.email,
     auditData: { dueAt: new Date(input.dueAt).toISOString(), generation: input.generation },
-    handOver: options.handOver,
     render: () =>
       renderEmail(deps.templates, input.kind, {
         language: invitation.language,
@@ -59,5 +57,5 @@ export async function sendInvitation(
         footerText: invitation.footer_text,
       }),
     afterSent: input.kind === 'reminder' ? (tx) => countReminderSent(tx, invitation.id, deps.clock()) : undefined,
-  });
+  };
 }

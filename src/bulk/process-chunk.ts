@@ -28,7 +28,7 @@ import { UsherError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { type BatchScope, resultByCode, rowCommand } from './row-command';
 
-/** Rows of a chunk opened and started at once: each waits mostly on the mail server and Temporal. */
+/** Rows of a chunk opened and started at once, a group after another: each waits mostly on the mail server and Temporal. */
 const PARALLEL_STARTS = 16;
 
 interface RowResult {
@@ -41,9 +41,9 @@ interface RowResult {
 /**
  * A chunk of a bulk upload at once. Its rows get the very checks of a single create (checkCreate), but the reads are
  * one query each for the whole chunk and its new invitations are written in one transaction: a 100-row chunk is a
- * handful of statements instead of about a thousand. Then, a few rows at once, each invitation is opened (its
- * invitee provisioned, its email sent) and its workflow started, told it is opened; and every row's result is recorded
- * in one statement.
+ * handful of statements instead of about a thousand. Then, a group of rows at once, the invitations are opened (their
+ * invitees provisioned, their emails sent) and their workflows started, told they are opened; and every row's result
+ * is recorded in one statement.
  *
  * A row's idempotency key is its batch and row number, so a chunk retried after a crash finds the invitations it had
  * stored and starts their workflows again (a start finds a running workflow rather than making a second).
@@ -52,7 +52,7 @@ export async function processChunkRows(
   deps: InvitationDeps,
   batch: BatchScope,
   rows: { row_number: number; input: Record<string, unknown> }[],
-  steps: { open: OpenInvitation; progress: () => void },
+  steps: { open: OpenInvitations; progress: () => void },
 ): Promise<void> {
   const { db } = deps;
   const commands = rows.map((row) => ({ rowNumber: row.row_number, cmd: rowCommand(batch, row.row_number, row.input) }));
@@ -71,12 +71,13 @@ export async function processChunkRows(
 
   const { results, toStart, fresh } = planChunk(commands, { tenant, roles, inviterRank, stored, members, open }, deps.clock());
 
+  const tokens = fresh.map((f) => firstToken(deps.tokenKeys, f.row.id));
   const inserted = await db
     .transaction()
     .execute((tx) =>
       insertChunkInvitations(tx, {
         invitations: fresh.map((f) => f.row),
-        tokens: fresh.map((f) => firstToken(deps.tokenKeys, f.row.id)),
+        tokens,
         audits: fresh.map((f) => createdAudit(f.cmd, f.row, f.role)),
       }),
     )
@@ -88,32 +89,32 @@ export async function processChunkRows(
       throw err;
     });
   const byId = new Map(inserted.map((invitation) => [invitation.id, invitation]));
-  for (const f of fresh) toStart.push({ rowNumber: f.rowNumber, invitation: byId.get(f.row.id)!, role: f.role, judged: true });
+  for (const [i, f] of fresh.entries()) toStart.push({ rowNumber: f.rowNumber, invitation: byId.get(f.row.id)!, role: f.role, keyId: tokens[i]!.keyId });
 
   // A start that fails leaves its row without a result: the chunk's retry starts it again (or, should the batch give
   // up, the reconciler does, as for any stored invitation whose workflow never started).
   const started: string[] = [];
   let failure: unknown;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(PARALLEL_STARTS, toStart.length) }, async () => {
-      while (next < toStart.length && failure === undefined) {
-        const { rowNumber, invitation, role, judged } = toStart[next++]!;
+  for (let from = 0; from < toStart.length && failure === undefined; from += PARALLEL_STARTS) {
+    const group = toStart.slice(from, from + PARALLEL_STARTS);
+    // Opened just before their starts, so that their workflows never send what the chunk is sending. Only rows this
+    // attempt judged: one an earlier attempt stored opens in its workflow, which checks its inviter again (and finds
+    // the email sent, if it was).
+    const judged = group.flatMap((row) => (row.keyId !== undefined && row.role ? [{ invitation: row.invitation, role: row.role, keyId: row.keyId }] : []));
+    const openedIds = new Set((await steps.open(judged, tenant)).flatMap((opened, i) => (opened ? [judged[i]!.invitation.id] : [])));
+    await Promise.all(
+      group.map(async ({ rowNumber, invitation, role }) => {
         try {
-          // Opened just before its start, so that its workflow never sends what the chunk is sending. Only a row this
-          // attempt judged: one an earlier attempt stored opens in its workflow, which checks its inviter again (and
-          // finds the email sent, if it was).
-          const opened = judged === true && role !== undefined && (await steps.open(invitation, role, tenant));
-          await deps.workflows.start(workflowInput(invitation, tenant, { opened }), { role: role?.slug });
+          await deps.workflows.start(workflowInput(invitation, tenant, { opened: openedIds.has(invitation.id) }), { role: role?.slug });
           started.push(invitation.id);
           results.push({ rowNumber, result: 'created', reason: null, invitationId: invitation.id });
           steps.progress();
         } catch (err) {
           failure ??= err;
         }
-      }
-    }),
-  );
+      }),
+    );
+  }
   // Marked before the results: a chunk retried in between finds these rows started and reports them created.
   await markWorkflowsStarted(db, started);
   await recordRowResults(db, batch.id, results, deps.clock());
@@ -123,10 +124,11 @@ export async function processChunkRows(
 }
 
 /**
- * Runs the opening steps (provision the invitee, send the invitation) of a stored invitation whose inviter the chunk
- * has just checked: the worker's own, from activities/. False: it opens in its workflow instead.
+ * Runs the opening steps (provision the invitees, send the invitations) of stored invitations whose inviter the chunk
+ * has just checked: the worker's own, from activities/. Answers, in order, which are opened; the others open in their
+ * workflows. `keyId`: the ring key of the invitation's first token.
  */
-export type OpenInvitation = (invitation: Invitation, role: Role, tenant: Tenant) => Promise<boolean>;
+export type OpenInvitations = (rows: { invitation: Invitation; role: Role; keyId: string | null }[], tenant: Tenant) => Promise<boolean[]>;
 
 /** What a chunk's reads found: the same facts a single create reads, for every row at once. */
 interface ChunkReads {
@@ -144,8 +146,11 @@ interface ChunkReads {
 interface ChunkPlan {
   /** Rows already settled: invalid, refused, or created with a workflow that started. */
   results: RowResult[];
-  /** Stored invitations whose workflow may not have started. */
-  toStart: { rowNumber: number; invitation: Invitation; role: Role | undefined; judged?: true }[];
+  /**
+   * Stored invitations whose workflow may not have started. `keyId` (its first token's ring key) only for a row this
+   * attempt judged and stored, which the chunk opens.
+   */
+  toStart: { rowNumber: number; invitation: Invitation; role: Role | undefined; keyId?: string | null }[];
   /** New invitations to store. */
   fresh: { rowNumber: number; row: NewInvitationRow; cmd: CreateInvitationCommand; role: Role }[];
 }

@@ -10,15 +10,15 @@ export interface AuditInput {
 }
 
 export async function recordAudit(db: Db, event: AuditInput): Promise<void> {
+  await recordAudits(db, [event]);
+}
+
+/** Several events in one statement. */
+export async function recordAudits(db: Db, events: AuditInput[]): Promise<void> {
+  if (events.length === 0) return;
   await db
     .insertInto('audit_events')
-    .values({
-      tenant_id: event.tenantId,
-      invitation_id: event.invitationId,
-      actor: event.actor,
-      action: event.action,
-      data: JSON.stringify(event.data ?? {}),
-    })
+    .values(events.map((e) => ({ tenant_id: e.tenantId, invitation_id: e.invitationId, actor: e.actor, action: e.action, data: JSON.stringify(e.data ?? {}) })))
     .execute();
 }
 

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { AuditInput } from './audit';
+import { type AuditInput, recordAudits } from './audit';
 import type { Db } from './connect';
 import type { BatchRowResult, Invitation, NewInvitation } from './database';
 
@@ -140,12 +140,7 @@ export async function insertChunkInvitations(
     .values(input.tokens.map((t) => ({ token_hash: t.tokenHash, invitation_id: t.invitationId, generation: t.generation, key_id: t.keyId })))
     .onConflict((oc) => oc.doNothing())
     .execute();
-  await tx
-    .insertInto('audit_events')
-    .values(
-      input.audits.map((e) => ({ tenant_id: e.tenantId, invitation_id: e.invitationId, actor: e.actor, action: e.action, data: JSON.stringify(e.data ?? {}) })),
-    )
-    .execute();
+  await recordAudits(tx, input.audits);
   return rows;
 }
 

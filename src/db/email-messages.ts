@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { newId } from '../lib/ids';
 import type { Db } from './connect';
 
@@ -33,6 +34,50 @@ export async function claimSend(
     .returning(['id', 'message_id', 'status'])
     .executeTakeFirstOrThrow();
   return { id: row.id, messageId: row.message_id, status: row.status };
+}
+
+/** claimSend for several sends in two statements: each entry answers its input, in order. */
+export async function claimSends(db: Db, inputs: { invitationId: string; sendKey: string; kind: string; recipient: string; messageId: string }[]): Promise<LedgerEntry[]> {
+  if (inputs.length === 0) return [];
+  await db
+    .insertInto('email_messages')
+    .values(
+      inputs.map((input) => ({
+        id: newId(),
+        invitation_id: input.invitationId,
+        send_key: input.sendKey,
+        kind: input.kind,
+        recipient: input.recipient,
+        message_id: input.messageId,
+        status: 'sending' as const,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['invitation_id', 'send_key']).doNothing())
+    .execute();
+  const keys = sql.join(inputs.map((input) => sql`(${input.invitationId}::uuid, ${input.sendKey}::text)`));
+  const rows = await db
+    .updateTable('email_messages')
+    .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+    .where(sql<boolean>`(invitation_id, send_key) in (${keys})`)
+    .returning(['id', 'message_id', 'status', 'invitation_id', 'send_key'])
+    .execute();
+  const byKey = new Map(rows.map((row) => [`${row.invitation_id} ${row.send_key}`, row]));
+  return inputs.map((input) => {
+    const row = byKey.get(`${input.invitationId} ${input.sendKey}`)!;
+    return { id: row.id, messageId: row.message_id, status: row.status };
+  });
+}
+
+/** markSent for several sends in one statement: answers the ids it moved to sent. */
+export async function markManySent(db: Db, sends: { id: string; providerResponse: string }[], at: Date): Promise<Set<string>> {
+  if (sends.length === 0) return new Set();
+  const values = sql.join(sends.map((s) => sql`(${s.id}::uuid, ${s.providerResponse}::text)`));
+  const { rows } = await sql<{ id: string }>`
+    update email_messages as m set status = 'sent', provider_response = v.response, sent_at = ${at}
+    from (values ${values}) as v(id, response)
+    where m.id = v.id and m.status = 'sending'
+    returning m.id`.execute(db);
+  return new Set(rows.map((r) => r.id));
 }
 
 /** Returns true only for the call that moved the row to sent, so follow-up bookkeeping happens once. */

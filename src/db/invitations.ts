@@ -117,6 +117,13 @@ export async function setInviteeUser(db: Db, id: string, userId: string): Promis
   await db.updateTable('invitations').set({ invitee_user_id: userId }).where('id', '=', id).execute();
 }
 
+/** setInviteeUser for several invitations in one statement. */
+export async function setInviteeUsers(db: Db, pairs: { invitationId: string; userId: string }[]): Promise<void> {
+  if (pairs.length === 0) return;
+  const values = sql.join(pairs.map((p) => sql`(${p.invitationId}::uuid, ${p.userId}::uuid)`));
+  await sql`update invitations as i set invitee_user_id = v.user_id from (values ${values}) as v(id, user_id) where i.id = v.id`.execute(db);
+}
+
 /** The current link generation, under a row lock: a resend's rotation happens once per generation. */
 export async function lockTokenGeneration(db: Db, id: string): Promise<{ tenant_id: string; token_generation: number }> {
   return db.selectFrom('invitations').select(['tenant_id', 'token_generation']).where('id', '=', id).forUpdate().executeTakeFirstOrThrow();

@@ -58,6 +58,37 @@ export async function upsertUser(
     .executeTakeFirstOrThrow();
 }
 
+/**
+ * upsertUser for several invitees of one tenant in one statement (a bulk chunk's). Each address once: one statement
+ * cannot insert and then update the same user.
+ */
+export async function upsertUsers(db: Db, tenantId: string, inputs: { email: string; firstName?: string | null; lastName?: string | null }[]): Promise<User[]> {
+  const byAddress = new Map(inputs.map((input) => [canonicalEmail(input.email), input]));
+  if (byAddress.size === 0) return [];
+  return db
+    .insertInto('users')
+    .values(
+      [...byAddress].map(([emailCanonical, input]) => ({
+        id: newId(),
+        tenant_id: tenantId,
+        email: input.email.trim(),
+        email_canonical: emailCanonical,
+        first_name: input.firstName ?? null,
+        last_name: input.lastName ?? null,
+        display_name: null,
+        external_id: null,
+      })),
+    )
+    .onConflict((oc) =>
+      oc.columns(['tenant_id', 'email_canonical']).doUpdateSet((eb) => ({
+        first_name: eb.fn.coalesce('users.first_name', 'excluded.first_name'),
+        last_name: eb.fn.coalesce('users.last_name', 'excluded.last_name'),
+      })),
+    )
+    .returningAll()
+    .execute();
+}
+
 /** A user as given: no merging with an existing one (the tenant's unique email decides). */
 export async function insertUser(
   db: Db,

@@ -258,7 +258,7 @@ describe('bulk invitations', () => {
 
   it('a chunk opens its rows itself: each invitation is provisioned and sent before its workflow starts, which only waits', async () => {
     const emails = ['opened-1@bulk.example', 'opened-2@bulk.example'];
-    const response = await stack.api('/v1/invitations/bulk', { method: 'POST', json: { invitations: emails.map((email) => ({ email })) } });
+    const response = await stack.api('/v1/invitations/bulk', { method: 'POST', json: { invitations: emails.map((email, i) => ({ email, firstName: `First ${i + 1}` })) } });
     const batch = await untilCompleted((await body(response)).id, 60_000);
     expect(batch.rows.map((r: { result: string }) => r.result)).toEqual(['created', 'created']);
     for (const [i, email] of emails.entries()) {
@@ -269,6 +269,11 @@ describe('bulk invitations', () => {
       expect(row.workflow_started_at).not.toBeNull();
       const audit = await stack.db.selectFrom('audit_events').select('action').where('invitation_id', '=', invitationId).orderBy('id').execute();
       expect(audit.map((a) => a.action)).toEqual(['invitation.created', 'email.invitation.sent']);
+      // One ledger entry, sent at the first attempt; the invitee named as the row named them.
+      const ledger = await stack.db.selectFrom('email_messages').select(['send_key', 'status', 'attempts']).where('invitation_id', '=', invitationId).execute();
+      expect(ledger).toEqual([{ send_key: 'invitation-0', status: 'sent', attempts: 1 }]);
+      const invitee = await stack.db.selectFrom('users').select(['email', 'first_name']).where('id', '=', row.invitee_user_id!).executeTakeFirstOrThrow();
+      expect(invitee).toEqual({ email, first_name: `First ${i + 1}` });
       // The workflow was told so, and ran no opening activity of its own.
       const handle = stack.client.workflow.getHandle(workflowIdFor(invitationId));
       const { events } = await handle.fetchHistory();
