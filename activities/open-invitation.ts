@@ -48,7 +48,7 @@ export function openInvitationActivity({ db }: Pick<ActivityDeps, 'db'>, { valid
  * an upload's emails do not queue behind thousands of activity tasks (docs/benchmark.md). The chunk has just checked
  * the inviter with fresh reads (checkCreate), so what is left is to provision the invitees and send the invitations,
  * a group of rows at once: each step is a statement or two for the whole group, and the emails go out side by side.
- * A row that fails here is not opened, and neither is any row of a later group once a send failed (the mail server
+ * A row that fails here is not opened, and neither is any row of a group begun after a send failed (the mail server
  * may be down): those are handed to their workflows, which open them as every other invitation, with retries,
  * bounces and the audit log. A row an earlier attempt of the chunk opened sends nothing twice (the email ledger).
  */
