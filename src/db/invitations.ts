@@ -70,10 +70,10 @@ export async function settleInvitation(
 }
 
 export async function markWorkflowStarted(db: Db, id: string): Promise<void> {
-  await db.updateTable('invitations').set({ workflow_started_at: new Date() }).where('id', '=', id).execute();
+  await markWorkflowsStarted(db, [id]);
 }
 
-/** Several at once, by the bulk chunk that started their workflows. */
+/** Several at once, by the bulk chunk that started their workflows. A row marked before keeps its time. */
 export async function markWorkflowsStarted(db: Db, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
   await db.updateTable('invitations').set({ workflow_started_at: new Date() }).where('id', 'in', ids).where('workflow_started_at', 'is', null).execute();
