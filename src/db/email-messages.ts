@@ -13,27 +13,8 @@ export async function claimSend(
   db: Db,
   input: { invitationId: string; sendKey: string; kind: string; recipient: string; messageId: string },
 ): Promise<LedgerEntry> {
-  await db
-    .insertInto('email_messages')
-    .values({
-      id: newId(),
-      invitation_id: input.invitationId,
-      send_key: input.sendKey,
-      kind: input.kind,
-      recipient: input.recipient,
-      message_id: input.messageId,
-      status: 'sending',
-    })
-    .onConflict((oc) => oc.columns(['invitation_id', 'send_key']).doNothing())
-    .execute();
-  const row = await db
-    .updateTable('email_messages')
-    .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
-    .where('invitation_id', '=', input.invitationId)
-    .where('send_key', '=', input.sendKey)
-    .returning(['id', 'message_id', 'status'])
-    .executeTakeFirstOrThrow();
-  return { id: row.id, messageId: row.message_id, status: row.status };
+  const [entry] = await claimSends(db, [input]);
+  return entry!;
 }
 
 /** claimSend for several sends in two statements: each entry answers its input, in order. */

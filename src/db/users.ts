@@ -36,26 +36,8 @@ export async function upsertUser(
   db: Db,
   input: { tenantId: string; email: string; firstName?: string | null; lastName?: string | null },
 ): Promise<User> {
-  return db
-    .insertInto('users')
-    .values({
-      id: newId(),
-      tenant_id: input.tenantId,
-      email: input.email.trim(),
-      email_canonical: canonicalEmail(input.email),
-      first_name: input.firstName ?? null,
-      last_name: input.lastName ?? null,
-      display_name: null,
-      external_id: null,
-    })
-    .onConflict((oc) =>
-      oc.columns(['tenant_id', 'email_canonical']).doUpdateSet((eb) => ({
-        first_name: eb.fn.coalesce('users.first_name', 'excluded.first_name'),
-        last_name: eb.fn.coalesce('users.last_name', 'excluded.last_name'),
-      })),
-    )
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  const [user] = await upsertUsers(db, input.tenantId, [input]);
+  return user!;
 }
 
 /**
