@@ -173,6 +173,8 @@ describe('script/server supervision', () => {
       process.kill(current.pid, 'SIGKILL');
       await until(`a restart or the stop after death ${death}`, 150_000, () => dev.child.exitCode !== null || (temporalOf(dir)?.pid ?? current.pid) !== current.pid, () => `stderr: ${dev.stderr()}`);
     }
+    // Bounded: a supervisor that never gives up fails here with what it printed, rather than at the test's timeout.
+    await until('usher dev to stop after the deaths', 120_000, () => dev.child.exitCode !== null, () => `stderr: ${dev.stderr()}`);
     expect(await dev.exited).toBe(1);
     const lines = dev.stderr().slice(printedBefore).trim().split('\n');
     // Either the fourth death ends it, or a restart that will not come up (on a loaded machine): one line, and down.

@@ -149,7 +149,7 @@ async function waitReady(child: ChildProcess, url: string, timeoutMs = 60_000): 
   child.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`postgres exited (${child.exitCode}): ${output}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`postgres exited (${child.exitCode ?? child.signalCode}): ${output}`);
     const client = new pg.Client({ connectionString: url });
     client.on('error', () => {});
     try {

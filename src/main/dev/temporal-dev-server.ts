@@ -120,7 +120,8 @@ function searchAttributeTypeName(type: string): string {
 async function waitForPort(port: number, child: ChildProcess, output: () => string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`temporal dev server exited (${child.exitCode}): ${output()}`);
+    // Killed by a signal, a child has a signalCode and no exitCode: either way it will never listen.
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`temporal dev server exited (${child.exitCode ?? child.signalCode}): ${output()}`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, '127.0.0.1');
       socket.once('connect', () => { socket.destroy(); resolve(true); });
