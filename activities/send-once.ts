@@ -2,7 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Db } from '../src/db/connect';
 import type { Invitation } from '../src/db/database';
 import { type AuditInput, recordAudit, recordAudits } from '../src/db/audit';
-import { claimSend, claimSends, markManySent, markSent } from '../src/db/email-messages';
+import { claimSend, claimSends, markSent } from '../src/db/email-messages';
 import { classifySendFailure } from '../src/email/mailer';
 import type { RenderedEmail } from '../src/email/templates';
 import { FailureType } from '../workflows/messages';
@@ -25,7 +25,7 @@ export interface SendOnceInput {
  * identical message, same Message-ID and same link, which mail systems collapse into one.
  */
 export async function sendOnce(deps: ActivityDeps, input: SendOnceInput): Promise<'sent' | 'already-sent'> {
-  const { db, mailer, clock } = deps;
+  const { db, mailer } = deps;
   const entry = await claimSend(db, { ...ledgerKey(input), recipient: input.to });
   if (entry.status === 'sent') return 'already-sent';
 
@@ -36,11 +36,7 @@ export async function sendOnce(deps: ActivityDeps, input: SendOnceInput): Promis
     throw await finalOrRetry(deps, input, err);
   }
 
-  await db.transaction().execute(async (tx) => {
-    if (!(await markSent(tx, entry.id, response, clock()))) return;
-    await input.afterSent?.(tx);
-    await recordAudit(tx, sentAudit(input));
-  });
+  await recordSent(deps, [{ id: entry.id, providerResponse: response, input }]);
   return 'sent';
 }
 
@@ -52,7 +48,7 @@ export async function sendOnce(deps: ActivityDeps, input: SendOnceInput): Promis
  * resends the identical message on the retry, as with sendOnce, for each email sent since the claim.
  */
 export async function sendEachOnce(deps: ActivityDeps, inputs: SendOnceInput[]): Promise<('sent' | 'already-sent' | { failed: unknown })[]> {
-  const { db, mailer, clock } = deps;
+  const { db, mailer } = deps;
   const entries = await claimSends(db, inputs.map((input) => ({ ...ledgerKey(input), recipient: input.to })));
   type Outcome = { already: true } | { id: string; response: string } | { failed: unknown };
   const outcomes = await whileHeartbeating(() =>
@@ -69,19 +65,28 @@ export async function sendEachOnce(deps: ActivityDeps, inputs: SendOnceInput[]):
       }),
     ),
   );
-  const sent = outcomes.flatMap((o, i) => ('response' in o ? [{ id: o.id, providerResponse: o.response, input: inputs[i]! }] : []));
-  if (sent.length > 0) {
-    await db.transaction().execute(async (tx) => {
-      const moved = await markManySent(tx, sent, clock());
-      const audits: AuditInput[] = [];
-      for (const s of sent.filter((s) => moved.has(s.id))) {
-        await s.input.afterSent?.(tx);
-        audits.push(sentAudit(s.input));
-      }
-      await recordAudits(tx, audits);
-    });
-  }
+  await recordSent(
+    deps,
+    outcomes.flatMap((o, i) => ('response' in o ? [{ id: o.id, providerResponse: o.response, input: inputs[i]! }] : [])),
+  );
   return outcomes.map((o) => ('already' in o ? 'already-sent' : 'failed' in o ? { failed: o.failed } : 'sent'));
+}
+
+/**
+ * What went out, in one transaction: the ledger rows moved to sent, and for each row this call moved (a retry that
+ * finds it sent already does nothing) its bookkeeping and its audit event, so each happens once per delivered email.
+ */
+async function recordSent({ db, clock }: ActivityDeps, sent: { id: string; providerResponse: string; input: SendOnceInput }[]): Promise<void> {
+  if (sent.length === 0) return;
+  await db.transaction().execute(async (tx) => {
+    const moved = await markSent(tx, sent, clock());
+    const audits: AuditInput[] = [];
+    for (const s of sent.filter((s) => moved.has(s.id))) {
+      await s.input.afterSent?.(tx);
+      audits.push(sentAudit(s.input));
+    }
+    await recordAudits(tx, audits);
+  });
 }
 
 const ledgerKey = (input: SendOnceInput) => ({

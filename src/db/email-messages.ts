@@ -49,8 +49,11 @@ export async function claimSends(db: Db, inputs: { invitationId: string; sendKey
   });
 }
 
-/** markSent for several sends in one statement: answers the ids it moved to sent. */
-export async function markManySent(db: Db, sends: { id: string; providerResponse: string }[], at: Date): Promise<Set<string>> {
+/**
+ * Moves ledger rows to sent, in one statement. Answers the ids this call moved: only the call that moved a row does
+ * its follow-up bookkeeping, so it happens once.
+ */
+export async function markSent(db: Db, sends: { id: string; providerResponse: string }[], at: Date): Promise<Set<string>> {
   if (sends.length === 0) return new Set();
   const values = sql.join(sends.map((s) => sql`(${s.id}::uuid, ${s.providerResponse}::text)`));
   const { rows } = await sql<{ id: string }>`
@@ -59,18 +62,6 @@ export async function markManySent(db: Db, sends: { id: string; providerResponse
     where m.id = v.id and m.status = 'sending'
     returning m.id`.execute(db);
   return new Set(rows.map((r) => r.id));
-}
-
-/** Returns true only for the call that moved the row to sent, so follow-up bookkeeping happens once. */
-export async function markSent(db: Db, id: string, providerResponse: string, at: Date): Promise<boolean> {
-  const row = await db
-    .updateTable('email_messages')
-    .set({ status: 'sent', provider_response: providerResponse, sent_at: at })
-    .where('id', '=', id)
-    .where('status', '=', 'sending')
-    .returning('id')
-    .executeTakeFirst();
-  return row !== undefined;
 }
 
 export async function listEmailMessages(db: Db, invitationId: string) {

@@ -114,7 +114,7 @@ export async function updateInvitation(
 }
 
 export async function setInviteeUser(db: Db, id: string, userId: string): Promise<void> {
-  await db.updateTable('invitations').set({ invitee_user_id: userId }).where('id', '=', id).execute();
+  await setInviteeUsers(db, [{ invitationId: id, userId }]);
 }
 
 /** setInviteeUser for several invitations in one statement. */
