@@ -4,7 +4,7 @@ import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { type ChildExit, freePort, stopChild, watchExit } from './processes';
+import { type ChildExit, describeExit, exitOf, freePort, stopChild, watchExit } from './processes';
 
 export interface EmbeddedDatabaseServer {
   port: number;
@@ -149,7 +149,8 @@ async function waitReady(child: ChildProcess, url: string, timeoutMs = 60_000): 
   child.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`postgres exited (${child.exitCode ?? child.signalCode}): ${output}`);
+    const exit = exitOf(child);
+    if (exit) throw new Error(`postgres ${describeExit(exit)}: ${output}`);
     const client = new pg.Client({ connectionString: url });
     client.on('error', () => {});
     try {

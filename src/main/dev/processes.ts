@@ -13,9 +13,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** How a child ended, or undefined while it runs: a child killed by a signal has a signalCode and no exitCode. */
+export function exitOf(child: ChildProcess): ChildExit | undefined {
+  return child.exitCode !== null || child.signalCode !== null ? { code: child.exitCode, signal: child.signalCode } : undefined;
+}
+
 /** SIGTERM, then SIGKILL after the grace period; resolves once the child has exited. */
 export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (exitOf(child)) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { type ChildExit, freePort, stopChild, watchExit } from './processes';
+import { type ChildExit, describeExit, exitOf, freePort, stopChild, watchExit } from './processes';
 import { searchAttributeKeys } from '../../../workflows/search-attributes';
 
 /** Where to find the Temporal CLI: TEMPORAL_CLI, then `temporal` on PATH, then the project's .tools venv. */
@@ -120,8 +120,8 @@ function searchAttributeTypeName(type: string): string {
 async function waitForPort(port: number, child: ChildProcess, output: () => string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    // Killed by a signal, a child has a signalCode and no exitCode: either way it will never listen.
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`temporal dev server exited (${child.exitCode ?? child.signalCode}): ${output()}`);
+    const exit = exitOf(child);
+    if (exit) throw new Error(`temporal dev server ${describeExit(exit)}: ${output()}`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, '127.0.0.1');
       socket.once('connect', () => { socket.destroy(); resolve(true); });
