@@ -1,5 +1,5 @@
 import { recordAudit } from '../src/db/audit';
-import { lockInvitationForEdit, updateInvitation } from '../src/db/invitations';
+import { lockInvitationForEdit, nextReminder, updateInvitation } from '../src/db/invitations';
 import type { ActivityDeps } from './deps';
 
 /**
@@ -14,6 +14,8 @@ export function editInvitationActivity({ db, clock }: ActivityDeps) {
     roleId: string | null;
     expiresAt: number | null;
     message?: string | null;
+    /** With a new expiry: the workflow's next reminder under it (absent: not known yet, readers ask the workflow). */
+    nextReminderAt?: number | null;
   }): Promise<void> {
     await db.transaction().execute(async (tx) => {
       const before = await lockInvitationForEdit(tx, input.invitationId);
@@ -24,7 +26,8 @@ export function editInvitationActivity({ db, clock }: ActivityDeps) {
         ...(input.message !== undefined ? { message: input.message } : {}),
       };
       if (Object.keys(changes).length === 0) return;
-      await updateInvitation(tx, input.invitationId, { ...changes, updated_at: clock() });
+      const schedule = input.expiresAt === null ? {} : input.nextReminderAt !== undefined ? nextReminder(input.nextReminderAt) : { next_reminder_known: false };
+      await updateInvitation(tx, input.invitationId, { ...changes, ...schedule, updated_at: clock() });
       await recordAudit(tx, {
         tenantId: before.tenant_id,
         invitationId: input.invitationId,

@@ -1,5 +1,5 @@
 import { displayName, inviterDisplayName } from '../src/lib/names';
-import { countReminderSent } from '../src/db/invitations';
+import { countReminderSent, recordNextReminder } from '../src/db/invitations';
 import { type InvitationContext, loadInvitationContext } from './load';
 import { formatDate, renderEmail } from '../src/email/templates';
 import { tokenKeyOf } from '../src/db/tokens';
@@ -14,6 +14,11 @@ export interface SendInvitationEmailInput {
   sendKey: string;
   /** Workflow time this send was due: reminders are audited against their schedule. */
   dueAt: number;
+  /**
+   * The workflow's next reminder once this email is out, decided for this link and the expiry `expiresAt`: kept on
+   * the invitation's row for readers, unless a resend or an edit changed either meanwhile.
+   */
+  next?: { reminderAt: number | null; expiresAt: number };
 }
 
 /**
@@ -56,6 +61,9 @@ export function invitationEmail(deps: ActivityDeps, input: SendInvitationEmailIn
         headerText: invitation.header_text,
         footerText: invitation.footer_text,
       }),
-    afterSent: input.kind === 'reminder' ? (tx) => countReminderSent(tx, invitation.id, deps.clock()) : undefined,
+    afterSent: async (tx) => {
+      if (input.kind === 'reminder') await countReminderSent(tx, invitation.id, deps.clock());
+      if (input.next) await recordNextReminder(tx, invitation.id, { ...input.next, generation: input.generation });
+    },
   };
 }

@@ -141,8 +141,16 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
     return timer.fired;
   };
 
-  const schedule = () => (input.sendEmail ? reminderTimes(cycleStart, expiresAt, input.reminderDays, input.reminderBasisDays) : []);
+  const scheduleUntil = (until: number) => (input.sendEmail ? reminderTimes(cycleStart, until, input.reminderDays, input.reminderBasisDays) : []);
+  const schedule = () => scheduleUntil(expiresAt);
   const nextReminder = (): number | undefined => schedule()[cycleReminders];
+  // A reminder being sent: the next one is known only once it is out.
+  let reminding = false;
+  /**
+   * What the invitation's row records of the schedule once an email is out (the reminder after `cycleReminders + ahead`),
+   * for the link and expiry it was decided for: the row keeps it only if neither changed meanwhile.
+   */
+  const nextOnRow = (ahead: number) => ({ reminderAt: schedule()[cycleReminders + ahead] ?? null, expiresAt });
   const state = (): InvitationState => {
     const next = status === 'pending' ? nextReminder() : undefined;
     return {
@@ -385,7 +393,14 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
             if (patched(RESEND_MAIL_AFTER_DECISION)) {
               resendMail = { generation, dueAt: cycleStart };
             } else {
-              await mail.sendInvitationEmail({ invitationId, generation, kind: 'invitation', sendKey: `invitation-${generation}`, dueAt: cycleStart });
+              await mail.sendInvitationEmail({
+                invitationId,
+                generation,
+                kind: 'invitation',
+                sendKey: `invitation-${generation}`,
+                dueAt: cycleStart,
+                next: nextOnRow(0),
+              });
             }
           }
           return state();
@@ -408,12 +423,15 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
         'edit',
         args,
         async () => {
+          // A new expiry moves the rest of the schedule; with a reminder in flight, the row cannot know it yet.
+          const next = args.expiresAt === undefined || reminding ? undefined : (scheduleUntil(args.expiresAt)[cycleReminders] ?? null);
           await decisionStep('editInvitation', 'edit', {
             invitationId,
             actor: args.actor,
             roleId: args.roleId ?? null,
             expiresAt: args.expiresAt ?? null,
             message: args.message,
+            ...(next !== undefined ? { nextReminderAt: next } : {}),
           });
           if (args.expiresAt !== undefined) {
             expiresAt = args.expiresAt;
@@ -465,7 +483,7 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
       await orSettle(
         () =>
           mail.sendInvitationEmail.executeWithOptions({ summary: `invitation email, link ${generation + 1}` }, [
-            { invitationId, generation, kind: 'invitation', sendKey: `invitation-${generation}`, dueAt },
+            { invitationId, generation, kind: 'invitation', sendKey: `invitation-${generation}`, dueAt, next: nextOnRow(0) },
           ]),
         false,
       );
@@ -487,13 +505,26 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
 
     if (reminderAt !== undefined) {
       const number = sentReminders.length + 1;
-      const sent = await orSettle(
-        () =>
-          (merged ? inTaskMail : mail).sendInvitationEmail.executeWithOptions({ summary: `reminder ${cycleReminders + 1} of ${schedule().length}` }, [
-            { invitationId, generation: tokenGeneration, kind: 'reminder', sendKey: `reminder-${number}`, dueAt: reminderAt },
-          ]),
-        false,
-      );
+      reminding = true;
+      let sent: boolean;
+      try {
+        sent = await orSettle(
+          () =>
+            (merged ? inTaskMail : mail).sendInvitationEmail.executeWithOptions({ summary: `reminder ${cycleReminders + 1} of ${schedule().length}` }, [
+              {
+                invitationId,
+                generation: tokenGeneration,
+                kind: 'reminder',
+                sendKey: `reminder-${number}`,
+                dueAt: reminderAt,
+                next: nextOnRow(1),
+              },
+            ]),
+          false,
+        );
+      } finally {
+        reminding = false;
+      }
       if (!sent) continue;
       sentReminders.push(reminderAt);
       cycleReminders++;

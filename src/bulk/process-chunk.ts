@@ -6,7 +6,7 @@ import {
   recordRowResults,
 } from '../db/batches';
 import type { BatchRowResult, Invitation, Role, Tenant } from '../db/database';
-import { markWorkflowsStarted } from '../db/invitations';
+import { forgetNextReminders, markWorkflowsStarted } from '../db/invitations';
 import { findMembershipRank } from '../db/memberships';
 import { listRoles } from '../db/roles';
 import { findTenant } from '../db/tenants';
@@ -107,6 +107,7 @@ export async function processChunkRows(
     // the email sent, if it was).
     const judged = group.flatMap((row) => (row.keyId !== undefined && row.role ? [{ invitation: row.invitation, role: row.role, keyId: row.keyId }] : []));
     const openedIds = new Set((await steps.open(judged, tenant)).flatMap((opened, i) => (opened ? [judged[i]!.invitation.id] : [])));
+    await forgetNextReminders(db, group.flatMap((row) => (row.keyId === undefined ? [row.invitation.id] : [])));
     await Promise.all(
       group.map(async ({ rowNumber, invitation, role }) => {
         try {

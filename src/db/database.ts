@@ -113,6 +113,9 @@ export interface InvitationsTable {
   inviter_name: ColumnType<string | null, string | null | undefined, string | null>;
   batch_id: ColumnType<string | null, string | null | undefined, string | null>;
   resends: Generated<number>;
+  /** The workflow's next reminder as last recorded (migrations/2026_12_05_0006); trusted only when `next_reminder_known`. */
+  next_reminder_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  next_reminder_known: Generated<boolean>;
   last_resent_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   resend_window_start: ColumnType<Date | null, Date | null | undefined, Date | null>;
   resends_in_window: Generated<number>;

@@ -79,6 +79,15 @@ export async function markWorkflowsStarted(db: Db, ids: string[]): Promise<void>
   await db.updateTable('invitations').set({ workflow_started_at: new Date() }).where('id', 'in', ids).where('workflow_started_at', 'is', null).execute();
 }
 
+/**
+ * The rows stop vouching for their next reminder, and readers ask the workflow: for a start whose tenant settings were
+ * read after the row was written (they give the workflow its schedule).
+ */
+export async function forgetNextReminders(db: Db, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('invitations').set({ next_reminder_known: false }).where('id', 'in', ids).execute();
+}
+
 export async function deleteInvitation(db: Db, id: string): Promise<void> {
   await db.deleteFrom('invitations').where('id', '=', id).execute();
 }
@@ -108,7 +117,7 @@ export async function lockInvitationForEdit(db: Db, id: string) {
 export async function updateInvitation(
   db: Db,
   id: string,
-  changes: { role_id?: string; expires_at?: Date; message?: string | null; updated_at: Date },
+  changes: { role_id?: string; expires_at?: Date; message?: string | null; next_reminder_at?: Date | null; next_reminder_known?: boolean; updated_at: Date },
 ): Promise<void> {
   await db.updateTable('invitations').set(changes).where('id', '=', id).execute();
 }
@@ -129,10 +138,16 @@ export async function lockTokenGeneration(db: Db, id: string): Promise<{ tenant_
   return db.selectFrom('invitations').select(['tenant_id', 'token_generation']).where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
 }
 
+/** A resend: the new cycle's reminders are the workflow's to decide, and its email records them (`recordNextReminder`). */
 export async function advanceTokenGeneration(db: Db, id: string, input: { generation: number; expiresAt: Date | null; at: Date }): Promise<void> {
   await db
     .updateTable('invitations')
-    .set({ token_generation: input.generation, updated_at: input.at, ...(input.expiresAt !== null ? { expires_at: input.expiresAt } : {}) })
+    .set({
+      token_generation: input.generation,
+      updated_at: input.at,
+      next_reminder_known: false,
+      ...(input.expiresAt !== null ? { expires_at: input.expiresAt } : {}),
+    })
     .where('id', '=', id)
     .execute();
 }
@@ -144,6 +159,23 @@ export async function countReminderSent(db: Db, id: string, at: Date): Promise<v
     .where('id', '=', id)
     .execute();
 }
+
+/**
+ * The workflow's next reminder (null: none left), as it decided it for a link generation and an expiry: a resend or
+ * an edit of the expiry since then has made it stale, and the row keeps what that step recorded.
+ */
+export async function recordNextReminder(db: Db, id: string, next: { reminderAt: number | null; expiresAt: number; generation: number }): Promise<void> {
+  await db
+    .updateTable('invitations')
+    .set(nextReminder(next.reminderAt))
+    .where('id', '=', id)
+    .where('token_generation', '=', next.generation)
+    .where('expires_at', '=', new Date(next.expiresAt))
+    .execute();
+}
+
+/** The columns that say the next reminder is known, and when (null: none is left). */
+export const nextReminder = (reminderAt: number | null) => ({ next_reminder_at: reminderAt === null ? null : new Date(reminderAt), next_reminder_known: true });
 
 /** What an invitation's view shows of its role and inviter, for a page of invitations at once. */
 export async function findRolesAndInviters(db: Db, roleIds: string[], userIds: string[]) {

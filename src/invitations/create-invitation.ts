@@ -12,7 +12,7 @@ import { findTenant } from '../db/tenants';
 import { insertToken, tokenKeyOf } from '../db/tokens';
 import { sha256 } from '../lib/crypto';
 import { UsherError } from '../lib/errors';
-import { daysToMs } from '../../workflows/schedule';
+import { daysToMs, reminderTimes } from '../../workflows/schedule';
 import { workflowIdFor, type InvitationWorkflowInput } from '../../workflows/messages';
 import { WorkflowStartError } from '../temporal/invitation-client';
 import type { InvitationDeps } from './deps';
@@ -196,6 +196,7 @@ export function newInvitationRow(
   at: { id: string; tenant: Tenant; role: Role; emailCanonical: string; requestHash: string; now: Date },
 ): NewInvitationRow {
   const { id, tenant, now } = at;
+  const expiresAt = new Date(now.getTime() + daysToMs(cmd.expiresInDays ?? tenant.default_ttl_days));
   return {
     id,
     tenant_id: tenant.id,
@@ -213,7 +214,9 @@ export function newInvitationRow(
     language: cmd.language ?? 'en',
     send_email: cmd.sendEmail,
     origin: cmd.origin,
-    expires_at: new Date(now.getTime() + daysToMs(cmd.expiresInDays ?? tenant.default_ttl_days)),
+    expires_at: expiresAt,
+    next_reminder_at: cmd.sendEmail ? firstReminderAt(now, expiresAt, tenant) : null,
+    next_reminder_known: true,
     workflow_id: workflowIdFor(id),
     workflow_started_at: null,
     idempotency_key: cmd.idempotencyKey ?? null,
@@ -243,6 +246,12 @@ export function createdAudit(cmd: CreateInvitationCommand, row: Pick<Invitation,
     action: 'invitation.created',
     data: { origin: cmd.origin, role: role.slug, sendEmail: cmd.sendEmail, expiresAt: row.expires_at.toISOString() },
   };
+}
+
+/** The first reminder of the schedule `workflowInput` gives an invitation of this tenant (workflows/schedule.ts). */
+function firstReminderAt(createdAt: Date, expiresAt: Date, tenant: Tenant): Date | null {
+  const [first] = reminderTimes(createdAt.getTime(), expiresAt.getTime(), tenant.reminder_days, tenant.default_ttl_days);
+  return first === undefined ? null : new Date(first);
 }
 
 /** `opened`: a bulk chunk has done its opening steps (workflows/messages.ts). */

@@ -1,5 +1,5 @@
 import { recordAudit } from '../db/audit';
-import { findInvitationById, listUnstartedInvitations, markWorkflowStarted, settleInvitation } from '../db/invitations';
+import { findInvitationById, forgetNextReminders, listUnstartedInvitations, markWorkflowStarted, settleInvitation } from '../db/invitations';
 import { findRoleById } from '../db/roles';
 import { findTenant } from '../db/tenants';
 import { closeTokens } from '../db/tokens';
@@ -19,6 +19,7 @@ export async function startUnstartedInvitations(deps: InvitationDeps, options: {
     const tenant = await findTenant(deps.db, invitation.tenant_id);
     if (tenant && invitation.status === 'pending') {
       const role = await findRoleById(deps.db, invitation.tenant_id, invitation.role_id);
+      await forgetNextReminders(deps.db, [invitation.id]);
       await deps.workflows.start(workflowInput(invitation, tenant), { role: role?.slug });
     }
     await markWorkflowStarted(deps.db, invitation.id);

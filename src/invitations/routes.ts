@@ -6,7 +6,7 @@ import { createInvitation } from './create-invitation';
 import { canonicalEmail } from '../lib/email-address';
 import { editInvitation, resendInvitation, revokeInvitation } from './manage';
 import { acceptByToken, declineByToken, lookupByToken } from './invitee-actions';
-import { timelineOf, toViews } from './views';
+import { nextReminderOf, timelineOf, toViews } from './views';
 import type { InvitationDeps } from './deps';
 import { type ApiKeyState, keyActor, requireApiKey, requireInvitationScope } from '../http/auth';
 import { type ApiKeyPrincipal, findApiKeyPrincipal } from '../db/api-keys';
@@ -102,7 +102,7 @@ export function invitationRoutes(deps: InvitationDeps): Router<ApiKeyState> {
     const invitation = await findInvitation(deps.db, ctx.state.principal.tenantId, id);
     if (!invitation) throw new UsherError('not-found', 'no such invitation');
     const [view] = await toViews(deps.db, [invitation]);
-    const nextReminderAt = invitation.status === 'pending' ? await deps.workflows.state(id).then((s) => s.nextReminderAt, () => null) : null;
+    const nextReminderAt = invitation.status === 'pending' ? await nextReminderOf(deps.workflows, invitation) : null;
     ctx.body = { ...view, nextReminderAt, timeline: await timelineOf(deps.db, id) };
   });
 

@@ -2,6 +2,7 @@ import type { Db } from '../db/connect';
 import type { Invitation } from '../db/database';
 import { listInvitationTimeline } from '../db/audit';
 import { findRolesAndInviters } from '../db/invitations';
+import type { InvitationWorkflows } from '../temporal/invitation-client';
 
 export interface InvitationView {
   id: string;
@@ -66,4 +67,16 @@ export async function toViews(db: Db, invitations: Invitation[]): Promise<Invita
 export async function timelineOf(db: Db, invitationId: string): Promise<TimelineEntry[]> {
   const events = await listInvitationTimeline(db, invitationId);
   return events.map((e) => ({ at: e.created_at.toISOString(), actor: e.actor, action: e.action, data: e.data }));
+}
+
+/**
+ * A pending invitation's next reminder: what its row recorded of the workflow's schedule, or, where the row does not
+ * know (migrations/2026_12_05_0006), the workflow's own answer (null if it cannot be asked now).
+ */
+export async function nextReminderOf(workflows: Pick<InvitationWorkflows, 'state'>, invitation: Invitation): Promise<string | null> {
+  if (invitation.next_reminder_known) return invitation.next_reminder_at?.toISOString() ?? null;
+  return workflows.state(invitation.id).then(
+    (state) => state.nextReminderAt,
+    () => null,
+  );
 }

@@ -4,6 +4,7 @@ import { sentTo } from '../support/mail';
 import { untilSendsSettled } from '../support/settled';
 import { body, startStack, type Stack } from '../support/stack';
 import { addMember, createTestTenant } from '../support/tenants';
+import { stateQuery } from '../../workflows/messages';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -241,6 +242,41 @@ describe('one invitation, read and managed over HTTP', () => {
     const createdAt = Date.parse(invitation.createdAt);
     expect(read.expiresAt).toBe(new Date(createdAt + 14 * DAY_MS).toISOString());
     expect(read.nextReminderAt).toBe(new Date(createdAt + 2 * DAY_MS).toISOString());
+  });
+
+  it('answers the next reminder while no worker runs', async () => {
+    const address = fresh('no-worker');
+    const invitation = await created({ email: address, role: 'member' });
+    await stack.mail.waitFor(sentTo(address));
+    await stack.stopWorker();
+    try {
+      const response = await stack.api(`/v1/invitations/${invitation.id}`);
+      expect(response.status).toBe(200);
+      expect((await body(response)).nextReminderAt).toBe(new Date(Date.parse(invitation.createdAt) + 2 * DAY_MS).toISOString());
+    } finally {
+      await stack.startWorker();
+    }
+  });
+
+  it('the next reminder moves with an edit of the expiry and starts over with a resend, as the workflow has it', async () => {
+    const address = fresh('schedule');
+    const invitation = await created({ email: address, role: 'member' });
+    const first = await stack.mail.waitFor(sentTo(address));
+    const workflowSays = async () => (await stack.client.workflow.getHandle(invitation.workflowId).query(stateQuery)).nextReminderAt;
+    const read = async () => body(await stack.api(`/v1/invitations/${invitation.id}`));
+
+    expect((await stack.api(`/v1/invitations/${invitation.id}`, { method: 'PATCH', json: { expiresInDays: 7 } })).status).toBe(200);
+    const edited = await read();
+    // The tenant's 2 days of 14, scaled to the invitation's new length (workflows/schedule.ts).
+    const createdAt = Date.parse(invitation.createdAt);
+    expect(edited.nextReminderAt).toBe(new Date(createdAt + Math.round((2 / 14) * (Date.parse(edited.expiresAt) - createdAt))).toISOString());
+    expect(edited.nextReminderAt).toBe(await workflowSays());
+
+    expect((await stack.api(`/v1/invitations/${invitation.id}/resend`, { method: 'POST' })).status).toBe(200);
+    await stack.mail.waitFor((m) => sentTo(address)(m) && m.id !== first.id);
+    // A new cycle from the resend to the same expiry: its first reminder is later than the edited one.
+    await expect.poll(async () => (await read()).nextReminderAt).toBe(await workflowSays());
+    expect(Date.parse((await read()).nextReminderAt)).toBeGreaterThan(Date.parse(edited.nextReminderAt));
   });
 
   it('a revoked invitation stops its emailed link from working', async () => {

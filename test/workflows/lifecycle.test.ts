@@ -137,6 +137,8 @@ describe('the invitation workflow', () => {
     const state = await handleOf(invitation.id).query(stateQuery);
     expect(state.remindersSent).toBe(1);
     expect(Date.parse(state.nextReminderAt!) - invitation.created_at.getTime()).toBe(5 * DAY);
+    // The row, which reads of the invitation answer from, says what the workflow says.
+    expect(await findInvitationById(stack.db, invitation.id)).toMatchObject({ next_reminder_known: true, next_reminder_at: new Date(state.nextReminderAt!) });
     await acceptByToken(stack.deps, tokenOf(email.acceptLink));
     const result = await handleOf(invitation.id).result();
     expect(result).toMatchObject({ status: 'accepted', remindersSent: 1, nextReminderAt: null });
@@ -157,6 +159,8 @@ describe('the invitation workflow', () => {
     expect(Date.parse(state.expiresAt) - stack.deps.clock().getTime()).toBeGreaterThan(29 * DAY);
     const row = await findInvitationById(stack.db, invitation.id);
     expect(row?.expires_at.toISOString()).toBe(state.expiresAt);
+    // The new cycle's first reminder, recorded on the row once the new link's email is out.
+    await expect.poll(async () => (await findInvitationById(stack.db, invitation.id))?.next_reminder_at?.toISOString()).toBe(state.nextReminderAt);
 
     await acceptByToken(stack.deps, tokenOf(second.acceptLink));
     expect((await handleOf(invitation.id).result()).status).toBe('accepted');
@@ -198,7 +202,13 @@ describe('the invitation workflow', () => {
     expect(Date.parse(state.expiresAt) - stack.deps.clock().getTime()).toBeLessThanOrEqual(3 * DAY);
     expect(Date.parse(state.expiresAt) - stack.deps.clock().getTime()).toBeGreaterThan(3 * DAY - 60_000);
     const row = await findInvitationById(stack.db, invitation.id);
-    expect(row).toMatchObject({ role_id: tenant.roles.admin, message: 'second words', expires_at: new Date(state.expiresAt) });
+    expect(row).toMatchObject({
+      role_id: tenant.roles.admin,
+      message: 'second words',
+      expires_at: new Date(state.expiresAt),
+      next_reminder_known: true,
+      next_reminder_at: new Date(state.nextReminderAt!),
+    });
     const edits = await stack.db.selectFrom('audit_events').select('data').where('invitation_id', '=', invitation.id).where('action', '=', 'invitation.edited').execute();
     expect(edits).toHaveLength(1);
     expect(edits[0]!.data).toMatchObject({ roleId: { from: tenant.roles.member, to: tenant.roles.admin }, message: { from: 'first words', to: 'second words' } });
