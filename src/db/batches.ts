@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { type AuditInput, recordAudits } from './audit';
 import type { Db } from './connect';
 import type { BatchRowResult, Invitation, NewInvitation } from './database';
+import { memberUsers } from './memberships';
 
 /** A row as the caller sent it (email, role, firstName, lastName, message); validated when it is processed. */
 export type BatchRowInput = Record<string, unknown>;
@@ -105,13 +106,7 @@ export async function findInvitationsByIdempotencyKeys(db: Db, tenantId: string,
 /** Which of these canonical addresses already belong to a member of the tenant. */
 export async function findMemberEmails(db: Db, tenantId: string, emailsCanonical: string[]): Promise<Set<string>> {
   if (emailsCanonical.length === 0) return new Set();
-  const rows = await db
-    .selectFrom('memberships')
-    .innerJoin('users', 'users.id', 'memberships.user_id')
-    .select('users.email_canonical')
-    .where('memberships.tenant_id', '=', tenantId)
-    .where('users.email_canonical', 'in', emailsCanonical)
-    .execute();
+  const rows = await memberUsers(db, tenantId).select('users.email_canonical').where('users.email_canonical', 'in', emailsCanonical).execute();
   return new Set(rows.map((r) => r.email_canonical));
 }
 

@@ -51,14 +51,21 @@ export async function topRankHolderIds(db: Db, tenantId: string): Promise<Set<st
   return new Set(rows.map((r) => r.user_id));
 }
 
+/**
+ * The tenant's users who are members. Found from the user's side, by (tenant_id, email_canonical), the unique index
+ * users_tenant_email_unique, and then the membership's primary key: two index lookups whatever the planner's
+ * statistics say. From the memberships' side the planner chose by them, and with statistics taken while the tables
+ * were small it scanned all users for each create (3.5 ms instead of 0.08 ms in the bench, growing with the users).
+ */
+export function memberUsers(db: Db, tenantId: string) {
+  return db
+    .selectFrom('users')
+    .innerJoin('memberships', (join) => join.onRef('memberships.user_id', '=', 'users.id').on('memberships.tenant_id', '=', tenantId))
+    .where('users.tenant_id', '=', tenantId);
+}
+
 export async function isMember(db: Db, tenantId: string, email: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('memberships')
-    .innerJoin('users', 'users.id', 'memberships.user_id')
-    .select('memberships.user_id')
-    .where('memberships.tenant_id', '=', tenantId)
-    .where('users.email_canonical', '=', canonicalEmail(email))
-    .executeTakeFirst();
+  const row = await memberUsers(db, tenantId).select('memberships.user_id').where('users.email_canonical', '=', canonicalEmail(email)).executeTakeFirst();
   return row !== undefined;
 }
 

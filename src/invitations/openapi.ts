@@ -31,7 +31,7 @@ const invitationWithLink = invitationView.extend({
 });
 
 const invitationWithTimeline = invitationView.extend({
-  nextReminderAt: z.iso.datetime().nullable(),
+  nextReminderAt: z.iso.datetime().nullable().describe('A pending invitation’s next reminder; null when none is left, the invitation is closed, or (rarely) its workflow could not be asked in time'),
   timeline: z.array(z.object({ at: z.iso.datetime(), actor: z.string(), action: z.string(), data: z.record(z.string(), z.unknown()) })),
 });
 
