@@ -60,7 +60,8 @@ function startDev(env: Record<string, string>): Dev {
   const ready = (async () => {
     const deadline = Date.now() + 180_000;
     while (!stdout.includes('Usher is running.')) {
-      if (child.exitCode !== null) throw new Error(`usher dev exited (${child.exitCode}): ${stderr}`);
+      // A child killed by a signal has no exit code, only its signal.
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`usher dev exited (${child.exitCode ?? child.signalCode}): ${stderr}`);
       if (Date.now() > deadline) throw new Error(`usher dev did not start: ${stdout}\n${stderr}`);
       await new Promise((r) => setTimeout(r, 200));
     }

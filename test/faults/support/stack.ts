@@ -223,7 +223,7 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
         const api = spawnUsher('api');
         stack.api = api;
         await waitFor(`usher api (pid ${api.pid}) ready`, STARTUP_MS, async () => {
-          if (api.child.exitCode !== null) throw new Error(`usher api exited (${api.child.exitCode}):\n${api.tail()}`);
+          if (api.child.exitCode !== null || api.child.signalCode !== null) throw new Error(`usher api exited (${api.child.exitCode ?? api.child.signalCode}):\n${api.tail()}`);
           const r = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
           return r?.status === 200;
         });
@@ -234,7 +234,7 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
         stack.worker = worker;
         // Polling the task queue is what "ready" means for a worker: Temporal lists it among the queue's pollers.
         await waitFor(`usher worker (pid ${worker.pid}) polling`, STARTUP_MS, async () => {
-          if (worker.child.exitCode !== null) throw new Error(`usher worker exited (${worker.child.exitCode}):\n${worker.tail()}`);
+          if (worker.child.exitCode !== null || worker.child.signalCode !== null) throw new Error(`usher worker exited (${worker.child.exitCode ?? worker.child.signalCode}):\n${worker.tail()}`);
           return (await pollerIdentities(client, taskQueue)).some((id) => id.startsWith(`${worker.pid}@`));
         });
         return worker;
