@@ -3,7 +3,7 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/main/dev/processes';
+import { describeExit, exitOf, freePort } from '../../src/main/dev/processes';
 
 /**
  * `script/server` (`usher dev`) supervises its tree as a real process: Temporal and PostgreSQL are its children in
@@ -60,8 +60,8 @@ function startDev(env: Record<string, string>): Dev {
   const ready = (async () => {
     const deadline = Date.now() + 180_000;
     while (!stdout.includes('Usher is running.')) {
-      // A child killed by a signal has no exit code, only its signal.
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`usher dev exited (${child.exitCode ?? child.signalCode}): ${stderr}`);
+      const exit = exitOf(child);
+      if (exit) throw new Error(`usher dev ${describeExit(exit)}: ${stderr}`);
       if (Date.now() > deadline) throw new Error(`usher dev did not start: ${stdout}\n${stderr}`);
       await new Promise((r) => setTimeout(r, 200));
     }

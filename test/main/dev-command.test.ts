@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/main/dev/processes';
+import { describeExit, exitOf, freePort } from '../../src/main/dev/processes';
 
 /**
  * `usher dev` (what `script/server` runs) as a newcomer uses it: one command brings up Temporal with its UI,
@@ -33,8 +33,8 @@ function startDev(env: Record<string, string>) {
   const ready = (async () => {
     const deadline = Date.now() + 120_000;
     while (!stdout.includes('Usher is running.')) {
-      // A child killed by a signal has no exit code, only its signal.
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`usher dev exited (${child.exitCode ?? child.signalCode}): ${stderr}`);
+      const exit = exitOf(child);
+      if (exit) throw new Error(`usher dev ${describeExit(exit)}: ${stderr}`);
       if (Date.now() > deadline) throw new Error(`usher dev did not start: ${stdout}\n${stderr}`);
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -10,7 +10,7 @@ import { inject } from 'vitest';
 import { connectDatabase, type Db } from '../../../src/db/connect';
 import { migrateToLatest } from '../../../src/db/migrate';
 import { type EmbeddedDatabaseServer, startEmbeddedPostgres } from '../../../src/main/dev/embedded-postgres';
-import { freePort } from '../../../src/main/dev/processes';
+import { describeExit, exitOf, freePort } from '../../../src/main/dev/processes';
 import { type DevServer, findTemporalCli, startTemporalDevServer } from '../../../src/main/dev/temporal-dev-server';
 import { createTestTenant, type TestTenant } from '../../support/tenants';
 import { type FaultSmtp, type FaultSmtpOptions, startFaultSmtp } from './smtp';
@@ -223,7 +223,8 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
         const api = spawnUsher('api');
         stack.api = api;
         await waitFor(`usher api (pid ${api.pid}) ready`, STARTUP_MS, async () => {
-          if (api.child.exitCode !== null || api.child.signalCode !== null) throw new Error(`usher api exited (${api.child.exitCode ?? api.child.signalCode}):\n${api.tail()}`);
+          const exit = exitOf(api.child);
+          if (exit) throw new Error(`usher api ${describeExit(exit)}:\n${api.tail()}`);
           const r = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
           return r?.status === 200;
         });
@@ -234,7 +235,8 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
         stack.worker = worker;
         // Polling the task queue is what "ready" means for a worker: Temporal lists it among the queue's pollers.
         await waitFor(`usher worker (pid ${worker.pid}) polling`, STARTUP_MS, async () => {
-          if (worker.child.exitCode !== null || worker.child.signalCode !== null) throw new Error(`usher worker exited (${worker.child.exitCode ?? worker.child.signalCode}):\n${worker.tail()}`);
+          const exit = exitOf(worker.child);
+          if (exit) throw new Error(`usher worker ${describeExit(exit)}:\n${worker.tail()}`);
           return (await pollerIdentities(client, taskQueue)).some((id) => id.startsWith(`${worker.pid}@`));
         });
         return worker;
