@@ -177,10 +177,10 @@ describe('delivery', () => {
     expect(byType['membership.granted'].data).toMatchObject({ object: 'membership', invitationId: invitation.id, role: 'member', userId: expect.any(String) });
     expect(Date.parse(byType['invitation.created'].timestamp)).toBeLessThanOrEqual(Date.parse(byType['invitation.accepted'].timestamp));
 
-    // The delivery log has one successful attempt per event.
-    const log = await deliveries(endpoint.id, '?limit=100');
-    const mine = log.data.filter((a: { eventId: string }) => got.some((g) => g.payload.id === a.eventId));
-    expect(mine).toHaveLength(got.length);
+    // The delivery log has one successful attempt per event, each logged a moment after its receiver answered.
+    const logged = async () => (await deliveries(endpoint.id, '?limit=100')).data.filter((a: { eventId: string }) => got.some((g) => g.payload.id === a.eventId));
+    await expect.poll(async () => (await logged()).length, { timeout: 10_000 }).toBe(got.length);
+    const mine = await logged();
     for (const attempt of mine) expect(attempt).toMatchObject({ run: 'automatic', attempt: 1, statusCode: 200, succeeded: true, error: null, url: r.url, latencyMs: expect.any(Number) });
   });
 
@@ -195,6 +195,7 @@ describe('delivery', () => {
     expect(r.received.map((g) => g.payload.data.id)).toEqual(Array(4).fill(invitation.id));
     expect(new Set(r.received.map((g) => g.body)).size).toBe(1);
 
+    await expect.poll(async () => (await deliveries(endpoint.id)).data[0], { timeout: 10_000 }).toMatchObject({ attempt: 4, statusCode: 200 });
     const log = await deliveries(endpoint.id);
     expect(log.data.map((a: { attempt: number; statusCode: number }) => [a.attempt, a.statusCode])).toEqual([
       [4, 200],
@@ -308,8 +309,10 @@ describe('delivery', () => {
     const [again] = await r.until((g) => g.answered === 200);
     expect(again!.headers['webhook-id']).toBe(eventId);
     expect(again!.payload.data.id).toBe(invitation.id);
+    await expect
+      .poll(async () => (await deliveries(endpoint.id, `?eventId=${eventId}`)).data[0], { timeout: 10_000 })
+      .toMatchObject({ run: 'manual-1', attempt: 1, succeeded: true });
     const log = await deliveries(endpoint.id, `?eventId=${eventId}`);
-    expect(log.data[0]).toMatchObject({ run: 'manual-1', attempt: 1, succeeded: true });
     expect(log.data).toHaveLength(6);
     expect((await stack.api(`/v1/webhook-endpoints/${endpoint.id}/events/evt_${'f'.repeat(32)}/redeliver`, { method: 'POST' })).status).toBe(404);
   });
