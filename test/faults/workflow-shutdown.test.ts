@@ -29,7 +29,8 @@ function usher(args: string[], extra: Record<string, string> = {}) {
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: Date.now() })));
+  // 'close', not 'exit': the output's last chunk can be read after the exit is seen.
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('close', (code) => resolve({ code, at: Date.now() })));
   return { child, exited, output: () => output };
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvitationStatusKey } from '../../workflows/search-attributes';
 import { sentTo } from '../support/mail';
+import { untilSendsSettled } from '../support/settled';
 import { body, startStack, type Stack } from '../support/stack';
 
 let stack: Stack;
@@ -36,6 +37,8 @@ describe('an invitation, end to end over HTTP', () => {
     expect(html).toContain('Ada.Lovelace@Example.com');
     // Opening the page twice (a link scanner, then the person) must not use the link up.
     expect((await fetch(email.acceptLink!)).status).toBe(200);
+    // The send is recorded a moment after the mail server has the email; the timeline below has it before the accept.
+    await untilSendsSettled(stack, 'ada.lovelace@example.com');
 
     const accepted = await fetch(email.acceptLink!, {
       method: 'POST',

@@ -33,7 +33,8 @@ function usher(args: string[], extraEnv: Record<string, string> = {}): Promise<{
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+  // 'close', not 'exit': the output's last chunk can be read after the exit is seen.
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
 }
 
 async function invite(email: string, extra: Record<string, unknown> = {}): Promise<{ id: string; acceptUrl?: string }> {

@@ -24,7 +24,8 @@ function usher(args: string[], env: Record<string, string>) {
   let stderr = '';
   child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  // 'close', not 'exit': the output's last chunk can be read after the exit is seen.
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
   return { child, exited, output: () => ({ stdout, stderr }) };
 }
 

@@ -11,7 +11,7 @@ import { postWebhook } from '../../src/webhooks/post';
 import { webhookSettings } from '../../src/webhooks/settings';
 import { guardedLookup, isSpecialPurposeAddress } from '../../src/webhooks/target';
 import { sentTo } from '../support/mail';
-import { expectStaysTrue } from '../support/settled';
+import { expectStaysTrue, untilSendsSettled } from '../support/settled';
 import { body, startStack, type Stack } from '../support/stack';
 import { addMember } from '../support/tenants';
 import { type Receiver, type Received, startReceiver } from './receiver';
@@ -139,6 +139,8 @@ describe('delivery', () => {
     const endpoint = await endpointFor(r);
     const invitation = await invite();
     const email = await stack.mail.waitFor(sentTo(invitation.email));
+    // The send is recorded a moment after the mail server has the email; an accept faster than that comes first.
+    await untilSendsSettled(stack, invitation.email);
     const accepted = await fetch(email.acceptLink!, { method: 'POST', body: new URLSearchParams({ decision: 'accept' }), redirect: 'manual' });
     expect(accepted.status).toBe(303);
 
@@ -287,7 +289,8 @@ describe('delivery', () => {
     expect(disabled).toMatchObject({ enabled: false, disabledReason: expect.stringContaining('5 failed attempts in a row'), health: { consecutiveFailures: 5 } });
     await expectStaysTrue(() => r.received.length === 5, 500);
 
-    const notice = await stack.mail.waitFor((m) => sentTo(stack.tenant.owner.email)(m) && m.subject.includes('Webhook endpoint disabled'));
+    // Another test's endpoint may have been disabled too: this notice names this receiver.
+    const notice = await stack.mail.waitFor((m) => sentTo(stack.tenant.owner.email)(m) && m.subject.includes('Webhook endpoint disabled') && m.text.includes(r.url));
     expect(notice.text).toContain(r.url);
     expect(notice.text).toContain(`/v1/webhook-endpoints/${endpoint.id}`);
     expect(notice.text).not.toContain(endpoint.secret);
