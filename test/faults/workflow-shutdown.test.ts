@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type MailCatcher, startMailCatcher } from '../../src/main/dev/mail-catcher';
 import { freePort } from '../../src/main/dev/processes';
+import { spawnCollecting } from '../support/child-process';
 import { sentTo } from '../support/mail';
 
 /**
@@ -21,17 +22,16 @@ let base: string;
 let apiKey = '';
 
 function usher(args: string[], extra: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], {
+  const run = spawnCollecting(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env, ...extra },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  // 'close', not 'exit': the output's last chunk can be read after the exit is seen.
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('close', (code) => resolve({ code, at: Date.now() })));
-  return { child, exited, output: () => output };
+  children.push(run.child);
+  const exited = run.exited.then((code) => ({ code, at: Date.now() }));
+  const output = () => {
+    const { stdout, stderr } = run.output();
+    return stdout + stderr;
+  };
+  return { child: run.child, exited, output };
 }
 
 async function untilReady(): Promise<void> {

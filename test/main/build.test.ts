@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type MailCatcher, startMailCatcher } from '../../src/main/dev/mail-catcher';
 import { freePort } from '../../src/main/dev/processes';
+import { spawnCollecting } from '../support/child-process';
 import { sentTo } from '../support/mail';
 import { sample, scrape } from '../observability/stack';
 
@@ -23,18 +24,10 @@ let databaseUrl: string;
 let dropDatabase: () => Promise<void>;
 
 function run(command: string, args: string[], env: Record<string, string>, cwd: string) {
-  const child = spawn(command, args, {
+  return spawnCollecting(command, args, {
     cwd,
     env: { PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  // 'close', not 'exit': the output's last chunk can be read after the exit is seen.
-  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
-  return { child, exited, output: () => ({ stdout, stderr }) };
 }
 
 const usher = (args: string[], env: Record<string, string>) => run(process.execPath, ['--enable-source-maps', 'dist/cli.js', ...args], env, app);

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { spawnCollecting } from '../support/child-process';
 import { sentTo } from '../support/mail';
 import { type ObservedStack, startObservedStack } from '../observability/stack';
 
@@ -16,8 +16,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function usher(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'invitation', ...args], {
+async function usher(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const run = spawnCollecting(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'invitation', ...args], {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
@@ -27,14 +27,8 @@ function usher(args: string[], extraEnv: Record<string, string> = {}): Promise<{
       TASK_QUEUE: stack.taskQueue,
       ...extraEnv,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  // 'close', not 'exit': the output's last chunk can be read after the exit is seen.
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+  return { code: await run.exited, ...run.output() };
 }
 
 async function invite(email: string, extra: Record<string, unknown> = {}): Promise<{ id: string; acceptUrl?: string }> {

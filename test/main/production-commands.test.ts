@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type MailCatcher, startMailCatcher } from '../../src/main/dev/mail-catcher';
 import { freePort } from '../../src/main/dev/processes';
+import { spawnCollecting } from '../support/child-process';
 import { sentTo } from '../support/mail';
 
 /**
@@ -16,17 +17,9 @@ let databaseUrl: string;
 let dropDatabase: () => Promise<void>;
 
 function usher(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], {
+  return spawnCollecting(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  // 'close', not 'exit': the output's last chunk can be read after the exit is seen.
-  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
-  return { child, exited, output: () => ({ stdout, stderr }) };
 }
 
 beforeAll(async () => {
