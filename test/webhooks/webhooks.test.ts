@@ -66,6 +66,11 @@ async function invite(extra: Record<string, unknown> = {}) {
 
 const about = (invitationId: string) => (r: Received) => r.payload?.data?.id === invitationId || r.payload?.data?.invitationId === invitationId;
 const deliveries = async (endpointId: string, query = '') => body(await stack.api(`/v1/webhook-endpoints/${endpointId}/deliveries${query}`));
+/** The log once its newest entry matches `newest`: an attempt is logged a moment after its receiver answered. */
+async function deliveriesOnceLogged(endpointId: string, newest: Record<string, unknown>, query = '') {
+  await expect.poll(async () => (await deliveries(endpointId, query)).data[0], { timeout: 10_000 }).toMatchObject(newest);
+  return deliveries(endpointId, query);
+}
 
 describe('webhook endpoints over the API', () => {
   it('show the secret once, never again, and are managed by the tenant owner with the management scope only', async () => {
@@ -197,8 +202,7 @@ describe('delivery', () => {
     expect(r.received.map((g) => g.payload.data.id)).toEqual(Array(4).fill(invitation.id));
     expect(new Set(r.received.map((g) => g.body)).size).toBe(1);
 
-    await expect.poll(async () => (await deliveries(endpoint.id)).data[0], { timeout: 10_000 }).toMatchObject({ attempt: 4, statusCode: 200 });
-    const log = await deliveries(endpoint.id);
+    const log = await deliveriesOnceLogged(endpoint.id, { attempt: 4, statusCode: 200 });
     expect(log.data.map((a: { attempt: number; statusCode: number }) => [a.attempt, a.statusCode])).toEqual([
       [4, 200],
       [3, 500],
@@ -232,9 +236,7 @@ describe('delivery', () => {
     const got = await r.until((g) => g.answered === 200);
     expect(got[0]!.headers['webhook-id']).toBe(r.received[0]!.headers['webhook-id']);
     expect(got[0]!.payload.data.id).toBe(invitation.id);
-    // The attempt is logged once its answer is in, a moment after the receiver sent it.
-    await expect.poll(async () => (await deliveries(endpoint.id)).data[0], { timeout: 10_000 }).toMatchObject({ succeeded: true, statusCode: 200 });
-    const log = await deliveries(endpoint.id);
+    const log = await deliveriesOnceLogged(endpoint.id, { succeeded: true, statusCode: 200 });
     expect(log.data[0].attempt).toBeGreaterThan(1);
   });
 
@@ -311,10 +313,7 @@ describe('delivery', () => {
     const [again] = await r.until((g) => g.answered === 200);
     expect(again!.headers['webhook-id']).toBe(eventId);
     expect(again!.payload.data.id).toBe(invitation.id);
-    await expect
-      .poll(async () => (await deliveries(endpoint.id, `?eventId=${eventId}`)).data[0], { timeout: 10_000 })
-      .toMatchObject({ run: 'manual-1', attempt: 1, succeeded: true });
-    const log = await deliveries(endpoint.id, `?eventId=${eventId}`);
+    const log = await deliveriesOnceLogged(endpoint.id, { run: 'manual-1', attempt: 1, succeeded: true }, `?eventId=${eventId}`);
     expect(log.data).toHaveLength(6);
     expect((await stack.api(`/v1/webhook-endpoints/${endpoint.id}/events/evt_${'f'.repeat(32)}/redeliver`, { method: 'POST' })).status).toBe(404);
   });
