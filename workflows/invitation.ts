@@ -74,7 +74,8 @@ const DECISION_QUEUE_MS = 8_000;
  * Versions of the command sequence. Invitations run for weeks, so a change to what this function does must leave
  * every recorded history replaying as it ran: each new path starts with `patched(id)`, which writes a marker on the
  * path's first run and answers false when an old history without the marker is replayed. Never rename or remove one
- * while an invitation that ran the old path can still be open or queried (docs/reliability.md).
+ * while an invitation that ran the old path can still be open or queried (docs/reliability.md). An invitation started
+ * with `version: 1` (workflows/messages.ts) has the three below on without asking, so without their markers.
  */
 /** An activity failure (a refused reminder or notice, mail undeliverable, any non-retryable failure) settles the invitation as bounced or failed, with its reason, instead of failing the workflow. */
 const FAILURES_SETTLE = 'failures-settle-the-invitation';
@@ -121,8 +122,14 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   let noticeProblem: string | null = null;
   const sentReminders: number[] = [];
 
+  // An invitation started with a version has its paths on from the start (workflows/messages.ts); one started before
+  // input versions asks `patched()`, whose answer its history's markers fix.
+  // Only these three: a patch added later is off in an invitation of version 1 recorded before it, so it asks
+  // `patched()` itself (or comes with version 2).
+  const pathOn = (patch: typeof MERGED_STEPS | typeof FAILURES_SETTLE | typeof RESEND_MAIL_AFTER_DECISION): boolean =>
+    input.version !== undefined || patched(patch);
   // Decided once, at the first task: a history recorded before the change replays on the old path throughout.
-  const merged = patched(MERGED_STEPS);
+  const merged = pathOn(MERGED_STEPS);
   // A step that failed: an activity's failure, or (a local activity's, since MERGED_STEPS) its own ApplicationFailure.
   const stepFailed = (err: unknown) => err instanceof ActivityFailure || (merged && err instanceof ApplicationFailure);
   // The timer the main loop waits on, kept across decisions while its deadline stands (MERGED_STEPS).
@@ -240,7 +247,7 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
       return true;
     } catch (err) {
       const refusal = refusalsSettledBefore ? businessRefusal(err) : undefined;
-      if (!refusal && !(stepFailed(err) && patched(FAILURES_SETTLE))) throw err;
+      if (!refusal && !(stepFailed(err) && pathOn(FAILURES_SETTLE))) throw err;
       const failure = refusal ?? failureOf(err);
       // Wait out a decision that raced the step (e.g. a revoke), so the invitation gets one final status.
       await condition(() => !deciding);
@@ -313,7 +320,7 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
             await decisionStep('grantRole', 'accept: grant the role', grant);
           } catch (err) {
             // The role, tenant or inviter is gone: nothing can be granted, ever.
-            if (!(err instanceof ActivityFailure && patched(FAILURES_SETTLE))) throw err;
+            if (!(err instanceof ActivityFailure && pathOn(FAILURES_SETTLE))) throw err;
             const failure = failureOf(err);
             await settle('failed', 'system', failure.message, true);
             throw ApplicationFailure.create({ type: failure.type, message: failure.message, nonRetryable: true });
@@ -390,7 +397,7 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
           cycleReminders = 0;
           scheduleVersion++;
           if (input.sendEmail) {
-            if (patched(RESEND_MAIL_AFTER_DECISION)) {
+            if (pathOn(RESEND_MAIL_AFTER_DECISION)) {
               resendMail = { generation, dueAt: cycleStart };
             } else {
               await mail.sendInvitationEmail({
@@ -541,7 +548,7 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
       await notice.executeWithOptions({ summary: `notice to the inviter: ${status}` }, [{ invitationId, kind: status }]);
     } catch (err) {
       // A local activity's failure can arrive as the activity's own ApplicationFailure, unwrapped.
-      if (!(stepFailed(err) && patched(FAILURES_SETTLE))) throw err;
+      if (!(stepFailed(err) && pathOn(FAILURES_SETTLE))) throw err;
       noticeProblem = failureOf(err).message;
     }
   }

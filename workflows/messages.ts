@@ -21,6 +21,13 @@ export interface InvitationWorkflowInput {
    * the bulk chunk that created it: the workflow goes straight to waiting. Absent in every other start.
    */
   opened?: boolean;
+  /**
+   * The command sequence it was started on. Absent (every start before input versions): each path of
+   * workflows/invitation.ts is chosen by `patched()` where the code reaches it. 1: every patch there up to
+   * `merged-steps` is on from the first task, with no marker; the three markers and the `TemporalChangeVersion`
+   * search attribute `patched()` writes cost history events and a visibility write in every invitation.
+   */
+  version?: 1;
 }
 
 export interface InvitationState {

@@ -266,6 +266,7 @@ export function workflowInput(invitation: Invitation, tenant: Tenant, options: {
     sendEmail: invitation.send_email,
     origin: invitation.origin,
     ...(options.opened ? { opened: true } : {}),
+    version: 1,
   };
 }
 

@@ -37,7 +37,20 @@ function publishedPorts(text: string): string[] {
   return entries;
 }
 
+/** The lines of one service's block, up to the next service. */
+function serviceBlock(text: string, name: string): string {
+  const lines = text.split('\n');
+  const start = lines.indexOf(`  ${name}:`);
+  if (start < 0) expect.fail(`no service ${name}`);
+  const end = lines.findIndex((line, i) => i > start && /^ {0,2}\S/.test(line));
+  return lines.slice(start, end < 0 ? undefined : end).join('\n');
+}
+
 describe('docker-compose.yml', () => {
+  it('starts the worker before the API, so an upgrade brings the new workflow code up before the API starts invitations on it', async () => {
+    expect(serviceBlock(await compose(), 'api')).toMatch(/\n {4}depends_on:\n(?: {6}.*\n| {8}.*\n)*? {6}worker:\n {8}condition: service_started\n/);
+  });
+
   it('passes the Compose specification schema', async () => {
     expect(await validate('docker-compose.yml')).toEqual({ code: 0, output: expect.stringContaining('ok') });
   });

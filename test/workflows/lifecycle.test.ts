@@ -69,6 +69,17 @@ describe('the invitation workflow', () => {
     expect(await membershipsOf('accept@example.com')).toHaveLength(1);
   });
 
+  it('a new invitation takes the merged steps from its input version, without the patch markers and their search attribute', async () => {
+    const { invitation } = await invite('versioned@example.com');
+    const email = await stack.mail.waitFor(sentTo('versioned@example.com'));
+    await acceptByToken(stack.deps, tokenOf(email.acceptLink));
+    expect((await handleOf(invitation.id).result()).status).toBe('accepted');
+    const events = (await handleOf(invitation.id).fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toEqual([]);
+    expect(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.TemporalChangeVersion)).toEqual([]);
+    expect(events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [])).toEqual(['openInvitation', 'acceptInvitation']);
+  });
+
   it('declined: no role, the link is dead, the workflow ends declined', async () => {
     const { invitation } = await invite('decline@example.com');
     const email = await stack.mail.waitFor(sentTo('decline@example.com'));
