@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { markWorkflowStarted } from '../src/db/invitations';
-import { checkInviter } from '../src/invitations/policy';
+import { findMembershipRank } from '../src/db/memberships';
+import { judgeInviter } from '../src/invitations/policy';
 import { FailureType } from '../workflows/messages';
 import type { ActivityDeps } from './deps';
 import { type InvitationContext, loadInvitationContext } from './load';
@@ -11,10 +12,11 @@ import { type InvitationContext, loadInvitationContext } from './load';
  */
 export function validateInviterActivity({ db }: ActivityDeps) {
   return async function validateInviter({ invitationId }: { invitationId: string }, loaded?: InvitationContext): Promise<void> {
-    const { invitation, role } = loaded ?? (await loadInvitationContext(db, invitationId));
+    const { invitation, tenant, role } = loaded ?? (await loadInvitationContext(db, invitationId));
     // The workflow is running: the reconciler need not start it (see src/invitations/reconcile.ts).
     if (!invitation.workflow_started_at) await markWorkflowStarted(db, invitationId);
-    const verdict = await checkInviter(db, { tenantId: invitation.tenant_id, inviterUserId: invitation.inviter_user_id, roleRank: role.rank });
+    // The tenant as this attempt read it, a moment ago; the inviter's membership as it is now.
+    const verdict = judgeInviter(tenant, await findMembershipRank(db, invitation.tenant_id, invitation.inviter_user_id), role.rank);
     if (!verdict.ok) {
       const type = verdict.reason === 'invitations-disabled' ? FailureType.InvitationsDisabled : FailureType.InviterNotAllowed;
       throw ApplicationFailure.nonRetryable(verdict.message, type);
