@@ -155,9 +155,10 @@ export async function whileHeartbeating<T>(run: () => Promise<T>): Promise<T> {
   const context = Context.current();
   // A local activity (a reminder, the expiry, the last notice) lives inside a workflow task, which the worker keeps alive.
   if (context.info.isLocal) return run();
+  // The first beat after 5 s, not at once: the SDK sends a first heartbeat to the server straight away, a write of the
+  // workflow's state there, which an attempt done sooner never needs (its heartbeat timeout counts from its start).
   const timer = setInterval(() => context.heartbeat(), 5_000);
   try {
-    context.heartbeat();
     return await run();
   } finally {
     clearInterval(timer);
