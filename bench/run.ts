@@ -96,8 +96,8 @@ async function main(build?: string): Promise<void> {
     created++;
     return result;
   };
-  const bareStart = (prefix: string) => (i: number) =>
-    client.workflow.start('benchNoop', { taskQueue: stack.bareQueue, workflowId: `bare-${prefix}-${runId}-${i}`, args: [] });
+  const bareStart = (prefix: string, workflow: 'benchNoop' | 'benchWait' = 'benchNoop') => (i: number) =>
+    client.workflow.start(workflow, { taskQueue: stack.bareQueue, workflowId: `bare-${prefix}-${runId}-${i}`, args: [] });
   /** Waits until every email of a tag is in, then a moment for the worker's last steps. */
   const drain = async (tag: string, n: number) => {
     try {
@@ -213,6 +213,12 @@ async function main(build?: string): Promise<void> {
     const r2Bare = await closedLoop(cfg.bulk, cfg.concurrency, bareStart('r2'));
     await sleep(smoke ? 200 : 2000);
     const r2BareCost = r2BareCpu.per(r2Bare.n);
+    // The floor under any row: as many bare starts of a workflow that stays open on a timer.
+    say(`R2 bulk: ${cfg.bulk} bare starts of a waiting workflow at ${cfg.concurrency}`);
+    const r2WaitCpu = bareCpu(stack);
+    const r2Wait = await closedLoop(cfg.bulk, cfg.concurrency, bareStart('r2-wait', 'benchWait'));
+    await sleep(smoke ? 200 : 2000);
+    const r2WaitCost = r2WaitCpu.per(r2Wait.n);
     if (cfg.profile === 'r2') await profileFromHere(stack, 'r2');
     say(`R2 bulk: ${cfg.bulk} rows`);
     const pile: { t: number; pending: number; api: number; worker: number }[] = [];
@@ -271,8 +277,8 @@ async function main(build?: string): Promise<void> {
       dev = { source, built };
     }
 
-    const rows = table({ render, r1Bare, r1Usher, r1Paused, half, r3Bare, r3Usher, r2Bare, r2, r2Rss, acceptHistory, expiry, empty, full, emptyRss, fullRss, pile, pendingAtScale, dev, peaks });
-    const report = renderReport({ r3Health, rows, startedAt, loadAtStart, loads, sweep, r1Costs, r1PausedCosts, r3Costs, r2Costs, r1BareCost, r2BareCost, r3BareCost, plans, acceptHistory, expiry, profiles, created, undrained });
+    const rows = table({ render, r1Bare, r1Usher, r1Paused, half, r3Bare, r3Usher, r2Bare, r2Wait, r2, r2Rss, acceptHistory, expiry, empty, full, emptyRss, fullRss, pile, pendingAtScale, dev, peaks });
+    const report = renderReport({ r3Health, rows, startedAt, loadAtStart, loads, sweep, r1Costs, r1PausedCosts, r3Costs, r2Costs, r1BareCost, r2BareCost, r2WaitCost, r3BareCost, plans, acceptHistory, expiry, profiles, created, undrained });
     process.stdout.write(report);
     await mkdir(path.dirname(cfg.out), { recursive: true });
     await writeFile(
@@ -287,11 +293,11 @@ async function main(build?: string): Promise<void> {
           rows,
           render,
           r1: { bare: r1Bare, usher: r1Usher, usherWorkerPaused: r1Paused, sweep },
-          r2: { bare: r2Bare, usher: r2, pile },
+          r2: { bare: r2Bare, bareWaiting: r2Wait, usher: r2, pile },
           r3: { bare: r3Bare, usher: r3Usher, shape, health: r3Health },
           r5: { accept: acceptHistory, expiry },
           r6: { empty, full, emptyRss, fullRss, pendingAtScale, dev, peaks, plans: plans.map(({ plan: _plan, ...p }) => p) },
-          costs: { r1: r1Costs, r1WorkerPaused: r1PausedCosts, r2: r2Costs, r3: r3Costs, r1Bare: r1BareCost, r2Bare: r2BareCost, r3Bare: r3BareCost },
+          costs: { r1: r1Costs, r1WorkerPaused: r1PausedCosts, r2: r2Costs, r3: r3Costs, r1Bare: r1BareCost, r2Bare: r2BareCost, r2BareWaiting: r2WaitCost, r3Bare: r3BareCost },
           rss: rss.samples,
         },
         null,
@@ -506,6 +512,7 @@ function table(f: {
   r3Bare: ClosedLoopResult;
   r3Usher: ClosedLoopResult;
   r2Bare: ClosedLoopResult;
+  r2Wait: ClosedLoopResult;
   r2: { createdMs: number; emailsMs: number; rows: number };
   r2Rss: { t: number; value: { api: number; worker: number } }[];
   acceptHistory: HistorySummary;
@@ -556,6 +563,15 @@ function table(f: {
   add('R2', `bulk ${f.r2.rows} rows: every row created`, `${f.r2Bare.seconds.toFixed(1)} s of bare starts`, `${(f.r2.createdMs / 1000).toFixed(1)} s`, ratioText(created), '≤ 1.5×', created <= 1.5);
   const emails = f.r2.emailsMs / 1000 / f.r2Bare.seconds;
   add('R2', `bulk ${f.r2.rows} rows: every email sent`, `${f.r2Bare.seconds.toFixed(1)} s`, `${(f.r2.emailsMs / 1000).toFixed(1)} s`, ratioText(emails), '≤ 2×', emails <= 2);
+  add(
+    'R2',
+    `the floor: as many bare starts of a workflow that waits on a timer, against every row created`,
+    `${f.r2Wait.seconds.toFixed(1)} s (${ratioText(f.r2Wait.seconds / f.r2Bare.seconds)} the no-op's)`,
+    `${(f.r2.createdMs / 1000).toFixed(1)} s`,
+    ratioText(f.r2.createdMs / 1000 / f.r2Wait.seconds),
+    '—',
+    null,
+  );
   const flat = flatness(f.r2Rss.map((s) => s.value.worker));
   const flatApi = flatness(f.r2Rss.map((s) => s.value.api));
   add(
@@ -640,6 +656,7 @@ function renderReport(r: {
   r3Health: { histories: number; failedTasks: number; timedOutTasks: number; doubleEmails: number };
   r1BareCost: BareCost;
   r2BareCost: BareCost;
+  r2WaitCost: BareCost;
   r3BareCost: BareCost;
   plans: PlanCheck[];
   acceptHistory: HistorySummary;
@@ -671,7 +688,7 @@ function renderReport(r: {
   lines.push('  (turned away: 503s at the API’s cap on requests in flight, each retried after its Retry-After; the latency counts the wait)');
   lines.push(
     '',
-    `Bare baselines' CPU per workflow: R1 no-op start: Temporal ${r.r1BareCost.temporalMs.toFixed(1)} ms, bare worker ${r.r1BareCost.workerMs.toFixed(1)} ms; R3 lifecycle: Temporal ${r.r3BareCost.temporalMs.toFixed(1)} ms, bare worker ${r.r3BareCost.workerMs.toFixed(1)} ms; R2 starts: Temporal ${r.r2BareCost.temporalMs.toFixed(1)} ms`,
+    `Bare baselines' CPU per workflow: R1 no-op start: Temporal ${r.r1BareCost.temporalMs.toFixed(1)} ms, bare worker ${r.r1BareCost.workerMs.toFixed(1)} ms; R3 lifecycle: Temporal ${r.r3BareCost.temporalMs.toFixed(1)} ms, bare worker ${r.r3BareCost.workerMs.toFixed(1)} ms; R2 starts: Temporal ${r.r2BareCost.temporalMs.toFixed(1)} ms; R2 starts of a waiting workflow: Temporal ${r.r2WaitCost.temporalMs.toFixed(1)} ms, bare worker ${r.r2WaitCost.workerMs.toFixed(1)} ms`,
   );
   for (const [name, costs] of [
     ['R1 creates', r.r1Costs],

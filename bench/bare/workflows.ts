@@ -2,7 +2,7 @@
  * The bare baselines' workflows: what Temporal alone costs for the shape of an invitation, with nothing of Usher's in
  * it. Run by bench/bare/worker.ts on a task queue of their own.
  */
-import { condition, defineUpdate, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import { condition, defineUpdate, proxyActivities, proxyLocalActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { BareActivities } from './activities';
 
 /** A step as it appears in Usher's history: a scheduled activity, or a local activity (a marker). */
@@ -23,6 +23,14 @@ const step = (kind: StepKind) => (kind === 'local' ? local.noop() : activity.noo
 
 /** R1/R2's baseline: a workflow that does nothing. */
 export async function benchNoop(): Promise<void> {}
+
+/**
+ * R2's floor: a workflow that stays open on a timer, as every pending invitation does, and does nothing else. What
+ * Temporal alone costs for a row that waits, against a no-op that starts and completes.
+ */
+export async function benchWait(): Promise<void> {
+  await sleep('30 days');
+}
 
 /** R3's baseline: the same number of steps as Usher's create → accept, each doing nothing, and an accept update. */
 export async function benchLifecycle(shape: LifecycleShape): Promise<void> {
