@@ -122,10 +122,9 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   let noticeProblem: string | null = null;
   const sentReminders: number[] = [];
 
-  // An invitation started with a version has its paths on from the start (workflows/messages.ts); one started before
-  // input versions asks `patched()`, whose answer its history's markers fix.
-  // Only these three: a patch added later is off in an invitation of version 1 recorded before it, so it asks
-  // `patched()` itself (or comes with version 2).
+  // An invitation started with a version has these three paths on from its start (workflows/messages.ts); one started
+  // before input versions asks `patched()`, whose answer its history's markers fix. A patch added later is not one of
+  // them: a version-1 history recorded before it has no marker for it, so it asks `patched()` (or comes with version 2).
   const pathOn = (patch: typeof MERGED_STEPS | typeof FAILURES_SETTLE | typeof RESEND_MAIL_AFTER_DECISION): boolean =>
     input.version !== undefined || patched(patch);
   // Decided once, at the first task: a history recorded before the change replays on the old path throughout.

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -11,6 +10,7 @@ import type { DevCredentials } from '../../src/main/dev/seed';
 import { apiDeps, closeServer, defaultResendLimits, listen } from '../../src/main/wiring';
 import { webhookSettings } from '../../src/webhooks/settings';
 import { seedCompat } from '../support/compat';
+import { spawnCollecting } from '../support/child-process';
 import { startStack, type Stack } from '../support/stack';
 
 /**
@@ -80,7 +80,8 @@ describe('the OpenAPI document under schemathesis', () => {
       '10',
       '--no-color',
     ];
-    const result = await runProcess(SCHEMATHESIS, args, { cwd: dir, env: { ...process.env, USHER_PROTECTED_IDS: run.protectedIds.join(','), USHER_REDIRECT_HOST: new URL(base).host } });
+    const child = spawnCollecting(SCHEMATHESIS, args, { cwd: dir, env: { ...process.env, USHER_PROTECTED_IDS: run.protectedIds.join(','), USHER_REDIRECT_HOST: new URL(base).host } });
+    const result = { code: await child.exited, output: `${child.output().stdout}${child.output().stderr}` };
     const summary = result.output.slice(result.output.lastIndexOf('=== SUMMARY'));
     const failures = result.output.includes('=== FAILURES') ? result.output.slice(result.output.indexOf('=== FAILURES'), result.output.indexOf('=== SUMMARY')) : '';
     // The run in a few lines, for the log: phases with their times, the cases, what the hooks dropped, the verdict.
@@ -244,17 +245,3 @@ phases.coverage.checks.positive_data_acceptance.expected-statuses = ${toml([...P
 )}`;
 }
 
-function runProcess(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}

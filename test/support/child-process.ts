@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 
 export interface CollectedChild {
   child: ChildProcess;
-  /** Its exit code (-1 when a signal ended it), once it has exited and its output has ended. */
+  /** Its exit code (-1 when a signal ended it), once it has exited and its output has ended; rejects if it could not be started. */
   exited: Promise<number>;
   output(): { stdout: string; stderr: string };
 }
@@ -17,6 +17,9 @@ export function spawnCollecting(command: string, args: string[], options: { env:
   let stderr = '';
   child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  const exited = new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code ?? -1));
+  });
   return { child, exited, output: () => ({ stdout, stderr }) };
 }
