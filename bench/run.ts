@@ -135,12 +135,13 @@ async function main(build?: string): Promise<void> {
     loads.r1 = os.loadavg()[0]!;
     const r1BareCpu = bareCpu(stack);
     const r1Bare = await closedLoop(cfg.n, cfg.concurrency, bareStart('r1'));
-    await sleep(smoke ? 200 : 2000);
+    await bareSettled(stack);
     const r1BareCost = r1BareCpu.per(r1Bare.n);
     say(`R1 closed loop: ${cfg.n} creates at ${cfg.concurrency}`);
     const r1Before = await phaseStart(stack);
     const r1Usher = await closedLoop(cfg.n, cfg.concurrency, (i) => create(`r1c-${i}@bench.example`));
     await drain('r1c', r1Usher.n);
+    await usherSettled(stack);
     const r1Costs = await phaseEnd(stack, r1Before, r1Usher.n);
     if (cfg.profile === 'r1') await stack.restartUsher(nodeArgs);
 
@@ -189,7 +190,7 @@ async function main(build?: string): Promise<void> {
       const handle = await client.workflow.start('benchLifecycle', { taskQueue: stack.bareQueue, workflowId: `bare-r3-${runId}-${i}`, args: [shape] });
       await handle.executeUpdate('accept', { args: [] });
     });
-    await sleep(smoke ? 200 : 2000);
+    await bareSettled(stack);
     const r3BareCost = r3BareCpu.per(r3Bare.n);
     say(`R3 lifecycle: ${cfg.lifecycles} Usher`);
     const noticesBefore = mail.count('');
@@ -202,6 +203,7 @@ async function main(build?: string): Promise<void> {
       await api.accept(tokenOf(note.link));
     });
     await drain('', noticesBefore + r3Usher.n);
+    await usherSettled(stack);
     const r3Costs = await phaseEnd(stack, r3Before, r3Usher.n);
     const r3Health = await lifecycleHealth(stack, r3Ids, (i) => mail.countTo(`r3-${i}@bench.example`), cfg.lifecycles);
 
@@ -211,13 +213,13 @@ async function main(build?: string): Promise<void> {
     loads.r2 = os.loadavg()[0]!;
     const r2BareCpu = bareCpu(stack);
     const r2Bare = await closedLoop(cfg.bulk, cfg.concurrency, bareStart('r2'));
-    await sleep(smoke ? 200 : 2000);
+    await bareSettled(stack);
     const r2BareCost = r2BareCpu.per(r2Bare.n);
     // The floor under any row: as many bare starts of a workflow that stays open on a timer.
     say(`R2 bulk: ${cfg.bulk} bare starts of a waiting workflow at ${cfg.concurrency}`);
     const r2WaitCpu = bareCpu(stack);
     const r2Wait = await closedLoop(cfg.bulk, cfg.concurrency, bareStart('r2-wait', 'benchWait'));
-    await sleep(smoke ? 200 : 2000);
+    await bareSettled(stack);
     const r2WaitCost = r2WaitCpu.per(r2Wait.n);
     if (cfg.profile === 'r2') await profileFromHere(stack, 'r2');
     say(`R2 bulk: ${cfg.bulk} rows`);
@@ -228,6 +230,7 @@ async function main(build?: string): Promise<void> {
     }, 2000);
     const r2Before = await phaseStart(stack);
     const r2 = await bulk(stack, 'r2', cfg.bulk);
+    await usherSettled(stack);
     const r2Costs = await phaseEnd(stack, r2Before, cfg.bulk);
     const r2Rss = rss.samples.filter((s) => s.t >= r2.startedAt && s.t <= r2.startedAt + r2.emailsMs);
     if (cfg.profile === 'r2') await stack.restartUsher(nodeArgs);
@@ -419,16 +422,34 @@ async function quiet(stack: BenchStack, before: string): Promise<void> {
   if (settled.ms > 6_000 || !settled.quiet) say(`${before}: waited ${(settled.ms / 1000).toFixed(0)} s for the backlog${settled.quiet ? '' : ', still busy'}`);
 }
 
-/** Waits until the worker and Temporal together use under a fifth of a core over 5 s (or `limitMs` passes). */
-async function settle(stack: BenchStack, limitMs: number): Promise<{ ms: number; quiet: boolean }> {
+/**
+ * Waits until the worker and Temporal together use under a fifth of a core over a window (5 s), or `limitMs` passes.
+ * `busy`: whose CPU seconds to watch, Usher's worker and Temporal unless given.
+ */
+async function settle(stack: BenchStack, limitMs: number, busy = () => cpuSeconds(stack.worker.pid) + cpuSeconds(stack.temporal.pid, true), windowMs = 5_000): Promise<{ ms: number; quiet: boolean }> {
   const t0 = Date.now();
-  const busy = () => cpuSeconds(stack.worker.pid) + cpuSeconds(stack.temporal.pid, true);
   while (Date.now() - t0 < limitMs) {
     const before = busy();
-    await sleep(5_000);
-    if ((busy() - before) / 5 < 0.2) return { ms: Date.now() - t0, quiet: true };
+    await sleep(windowMs);
+    if ((busy() - before) / (windowMs / 1000) < 0.2) return { ms: Date.now() - t0, quiet: true };
   }
   return { ms: Date.now() - t0, quiet: false };
+}
+
+/**
+ * After an Usher phase, before its CPU is read: the worker and Temporal have worked off its invitations' workflow
+ * tasks (an upload's rows are reported before their first tasks have run), as for the baselines (bareSettled).
+ */
+async function usherSettled(stack: BenchStack): Promise<void> {
+  await settle(stack, smoke ? 5_000 : 600_000, undefined, smoke ? 500 : 5_000);
+}
+
+/**
+ * After a bare phase, before its CPU is read: the bare worker and Temporal have worked off its workflow tasks and
+ * timers. The starts of workflows that wait return before their first tasks have run.
+ */
+async function bareSettled(stack: BenchStack): Promise<void> {
+  await settle(stack, smoke ? 2_000 : 120_000, () => cpuSeconds(stack.bare.pid) + cpuSeconds(stack.temporal.pid, true), smoke ? 200 : 2_000);
 }
 
 const cpuNow = (stack: BenchStack): Cpu => ({
