@@ -135,13 +135,11 @@ async function main(build?: string): Promise<void> {
     loads.r1 = os.loadavg()[0]!;
     const r1BareCpu = bareCpu(stack);
     const r1Bare = await closedLoop(cfg.n, cfg.concurrency, bareStart('r1'));
-    await bareSettled(stack);
-    const r1BareCost = r1BareCpu.per(r1Bare.n);
+    const r1BareCost = await r1BareCpu.per(r1Bare.n);
     say(`R1 closed loop: ${cfg.n} creates at ${cfg.concurrency}`);
     const r1Before = await phaseStart(stack);
     const r1Usher = await closedLoop(cfg.n, cfg.concurrency, (i) => create(`r1c-${i}@bench.example`));
     await drain('r1c', r1Usher.n);
-    await usherSettled(stack);
     const r1Costs = await phaseEnd(stack, r1Before, r1Usher.n);
     if (cfg.profile === 'r1') await stack.restartUsher(nodeArgs);
 
@@ -190,8 +188,7 @@ async function main(build?: string): Promise<void> {
       const handle = await client.workflow.start('benchLifecycle', { taskQueue: stack.bareQueue, workflowId: `bare-r3-${runId}-${i}`, args: [shape] });
       await handle.executeUpdate('accept', { args: [] });
     });
-    await bareSettled(stack);
-    const r3BareCost = r3BareCpu.per(r3Bare.n);
+    const r3BareCost = await r3BareCpu.per(r3Bare.n);
     say(`R3 lifecycle: ${cfg.lifecycles} Usher`);
     const noticesBefore = mail.count('');
     const r3Before = await phaseStart(stack);
@@ -203,7 +200,6 @@ async function main(build?: string): Promise<void> {
       await api.accept(tokenOf(note.link));
     });
     await drain('', noticesBefore + r3Usher.n);
-    await usherSettled(stack);
     const r3Costs = await phaseEnd(stack, r3Before, r3Usher.n);
     const r3Health = await lifecycleHealth(stack, r3Ids, (i) => mail.countTo(`r3-${i}@bench.example`), cfg.lifecycles);
 
@@ -213,14 +209,12 @@ async function main(build?: string): Promise<void> {
     loads.r2 = os.loadavg()[0]!;
     const r2BareCpu = bareCpu(stack);
     const r2Bare = await closedLoop(cfg.bulk, cfg.concurrency, bareStart('r2'));
-    await bareSettled(stack);
-    const r2BareCost = r2BareCpu.per(r2Bare.n);
+    const r2BareCost = await r2BareCpu.per(r2Bare.n);
     // The floor under any row: as many bare starts of a workflow that stays open on a timer.
     say(`R2 bulk: ${cfg.bulk} bare starts of a waiting workflow at ${cfg.concurrency}`);
     const r2WaitCpu = bareCpu(stack);
     const r2Wait = await closedLoop(cfg.bulk, cfg.concurrency, bareStart('r2-wait', 'benchWait'));
-    await bareSettled(stack);
-    const r2WaitCost = r2WaitCpu.per(r2Wait.n);
+    const r2WaitCost = await r2WaitCpu.per(r2Wait.n);
     if (cfg.profile === 'r2') await profileFromHere(stack, 'r2');
     say(`R2 bulk: ${cfg.bulk} rows`);
     const pile: { t: number; pending: number; api: number; worker: number }[] = [];
@@ -230,7 +224,6 @@ async function main(build?: string): Promise<void> {
     }, 2000);
     const r2Before = await phaseStart(stack);
     const r2 = await bulk(stack, 'r2', cfg.bulk);
-    await usherSettled(stack);
     const r2Costs = await phaseEnd(stack, r2Before, cfg.bulk);
     const r2Rss = rss.samples.filter((s) => s.t >= r2.startedAt && s.t <= r2.startedAt + r2.emailsMs);
     if (cfg.profile === 'r2') await stack.restartUsher(nodeArgs);
@@ -408,7 +401,9 @@ function bareCpu(stack: BenchStack) {
   const read = () => ({ temporal: cpuSeconds(stack.temporal.pid, true), worker: cpuSeconds(stack.bare.pid) });
   const start = read();
   return {
-    per(n: number) {
+    /** CPU per workflow, once the bare worker and Temporal have worked off the phase's tasks (bareSettled). */
+    async per(n: number) {
+      await bareSettled(stack);
       const end = read();
       return { temporalMs: ((end.temporal - start.temporal) * 1000) / Math.max(1, n), workerMs: ((end.worker - start.worker) * 1000) / Math.max(1, n) };
     },
@@ -474,7 +469,13 @@ async function phaseStart(stack: BenchStack): Promise<PhaseMark> {
   return { counters: await dbCounters(stack.admin), metrics: await scrape(stack.workerMetricsPort), cpu: cpuNow(stack) };
 }
 
-async function phaseEnd(stack: BenchStack, mark: PhaseMark, invitations: number, cpu: Cpu = cpuNow(stack)): Promise<PhaseCosts> {
+/** A phase's costs; its CPU read once its workflow tasks have run (usherSettled), unless `cpu` was read earlier. */
+async function phaseEnd(stack: BenchStack, mark: PhaseMark, invitations: number, readCpu?: Cpu): Promise<PhaseCosts> {
+  let cpu = readCpu;
+  if (!cpu) {
+    await usherSettled(stack);
+    cpu = cpuNow(stack);
+  }
   const d = counterDelta(mark.counters, await dbCounters(stack.admin));
   const per = (v: number) => v / Math.max(1, invitations);
   const cpuMs = (k: keyof Cpu) => (per(cpu[k] - mark.cpu[k]) * 1000);
