@@ -13,7 +13,8 @@ export async function provisionUserFor(db: Db, invitation: Invitation): Promise<
     firstName: invitation.first_name,
     lastName: invitation.last_name,
   });
-  if (invitation.invitee_user_id !== user.id) {
+  // The same statement marks the row started (setInviteeUser), so a row not yet marked is written either way.
+  if (invitation.invitee_user_id !== user.id || !invitation.workflow_started_at) {
     await setInviteeUser(db, invitation.id, user.id);
   }
   return user;

@@ -4,6 +4,7 @@ import { type InvitationContext, loadInvitationContext } from './load';
 import { formatDate, renderEmail } from '../src/email/templates';
 import { tokenKeyOf } from '../src/db/tokens';
 import { invitationLink, linkToken } from '../src/invitations/tokens';
+import type { Db } from '../src/db/connect';
 import type { ActivityDeps } from './deps';
 import { type SendOnceInput, sendOnce } from './send-once';
 
@@ -61,9 +62,14 @@ export function invitationEmail(deps: ActivityDeps, input: SendInvitationEmailIn
         headerText: invitation.header_text,
         footerText: invitation.footer_text,
       }),
-    afterSent: async (tx) => {
-      if (input.kind === 'reminder') await countReminderSent(tx, invitation.id, deps.clock());
-      if (input.next) await recordNextReminder(tx, invitation.id, { ...input.next, generation: input.generation });
-    },
+    // Only where there is bookkeeping: without it the send is recorded in one statement, not a transaction.
+    ...(input.kind === 'reminder' || input.next
+      ? {
+          afterSent: async (tx: Db) => {
+            if (input.kind === 'reminder') await countReminderSent(tx, invitation.id, deps.clock());
+            if (input.next) await recordNextReminder(tx, invitation.id, { ...input.next, generation: input.generation });
+          },
+        }
+      : {}),
   };
 }

@@ -2,7 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Db } from '../src/db/connect';
 import type { Invitation } from '../src/db/database';
 import { type AuditInput, recordAudit, recordAudits } from '../src/db/audit';
-import { claimSend, claimSends, markSent } from '../src/db/email-messages';
+import { claimSend, claimSends, markSent, markSentAudited } from '../src/db/email-messages';
 import { classifySendFailure } from '../src/email/mailer';
 import type { RenderedEmail } from '../src/email/templates';
 import { FailureType } from '../workflows/messages';
@@ -14,7 +14,7 @@ export interface SendOnceInput {
   kind: string;
   to: string;
   render: () => RenderedEmail;
-  /** Bookkeeping that must happen exactly once per delivered email, in the transaction that records it. */
+  /** Bookkeeping that must happen exactly once per delivered email, in the transaction that records it. Absent: none. */
   afterSent?: (tx: Db) => Promise<void>;
   auditData?: Record<string, unknown>;
 }
@@ -73,11 +73,16 @@ export async function sendEachOnce(deps: ActivityDeps, inputs: SendOnceInput[]):
 }
 
 /**
- * What went out, in one transaction: the ledger rows moved to sent, and for each row this call moved (a retry that
- * finds it sent already does nothing) its bookkeeping and its audit event, so each happens once per delivered email.
+ * What went out, at once: the ledger rows moved to sent, and for each row this call moved (a retry that finds it sent
+ * already does nothing) its bookkeeping and its audit event, so each happens once per delivered email. One statement
+ * where no send has bookkeeping (an invitation's first email), a transaction where one has.
  */
 async function recordSent({ db, clock }: ActivityDeps, sent: { id: string; providerResponse: string; input: SendOnceInput }[]): Promise<void> {
   if (sent.length === 0) return;
+  if (sent.every((s) => !s.input.afterSent)) {
+    await markSentAudited(db, sent.map((s) => ({ id: s.id, providerResponse: s.providerResponse, audit: sentAudit(s.input) })), clock());
+    return;
+  }
   await db.transaction().execute(async (tx) => {
     const moved = await markSent(tx, sent, clock());
     const audits: AuditInput[] = [];

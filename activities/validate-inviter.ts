@@ -13,10 +13,11 @@ import { type InvitationContext, loadInvitationContext } from './load';
 export function validateInviterActivity({ db }: ActivityDeps) {
   return async function validateInviter({ invitationId }: { invitationId: string }, loaded?: InvitationContext): Promise<void> {
     const { invitation, tenant, role } = loaded ?? (await loadInvitationContext(db, invitationId));
-    // The workflow is running: the reconciler need not start it (see src/invitations/reconcile.ts).
-    if (!invitation.workflow_started_at) await markWorkflowStarted(db, invitationId);
     // The tenant as this attempt read it, a moment ago; the inviter's membership as it is now.
     const verdict = judgeInviter(tenant, await findMembershipRank(db, invitation.tenant_id, invitation.inviter_user_id), role.rank);
+    // The workflow is running: the reconciler need not start it (see src/invitations/reconcile.ts). In a merged
+    // activity the invitee's provisioning, next, marks it in the same statement (provisionUserFor), unless refused here.
+    if (!invitation.workflow_started_at && (!loaded || !verdict.ok)) await markWorkflowStarted(db, invitationId);
     if (!verdict.ok) {
       const type = verdict.reason === 'invitations-disabled' ? FailureType.InvitationsDisabled : FailureType.InviterNotAllowed;
       throw ApplicationFailure.nonRetryable(verdict.message, type);

@@ -2,11 +2,10 @@ import {
   findInvitationsByIdempotencyKeys,
   findMemberEmails,
   findOpenInvitationsByEmails,
-  insertChunkInvitations,
   recordRowResults,
 } from '../db/batches';
 import type { BatchRowResult, Invitation, Role, Tenant } from '../db/database';
-import { forgetNextReminders, markWorkflowsStarted } from '../db/invitations';
+import { forgetNextReminders, insertNewInvitations, markWorkflowsStarted } from '../db/invitations';
 import { findMembershipRank } from '../db/memberships';
 import { listRoles } from '../db/roles';
 import { findTenant } from '../db/tenants';
@@ -45,7 +44,7 @@ interface RowResult {
 
 /**
  * A chunk of a bulk upload at once. Its rows get the very checks of a single create (checkCreate), but the reads are
- * one query each for the whole chunk and its new invitations are written in one transaction: a 100-row chunk is a
+ * one query each for the whole chunk and its new invitations are written in one statement: a 100-row chunk is a
  * handful of statements instead of about a thousand. Then, a group of rows at once, the invitations are opened (their
  * invitees provisioned, their emails sent) and their workflows started, told they are opened; and every row's result
  * is recorded in one statement.
@@ -77,16 +76,11 @@ export async function processChunkRows(
   const { results, toStart, fresh } = planChunk(commands, { tenant, roles, inviterRank, stored, members, open }, deps.clock());
 
   const tokens = fresh.map((f) => firstToken(deps.tokenKeys, f.row.id));
-  const inserted = await db
-    .transaction()
-    .execute((tx) =>
-      insertChunkInvitations(tx, {
-        invitations: fresh.map((f) => f.row),
-        tokens,
-        audits: fresh.map((f) => createdAudit(f.cmd, f.row, f.role)),
-      }),
-    )
-    .catch((err: unknown) => {
+  const inserted = await insertNewInvitations(db, {
+    invitations: fresh.map((f) => f.row),
+    tokens,
+    audits: fresh.map((f) => createdAudit(f.cmd, f.row, f.role)),
+  }).catch((err: unknown) => {
       // A single create took one of these addresses after the reads: nothing of the chunk is stored, and its retry reads
       // again and finds that row a duplicate. Said without the database's detail, which names the address: this
       // failure is kept in the batch workflow's history.

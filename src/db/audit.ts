@@ -18,9 +18,12 @@ export async function recordAudits(db: Db, events: AuditInput[]): Promise<void> 
   if (events.length === 0) return;
   await db
     .insertInto('audit_events')
-    .values(events.map((e) => ({ tenant_id: e.tenantId, invitation_id: e.invitationId, actor: e.actor, action: e.action, data: JSON.stringify(e.data ?? {}) })))
+    .values(events.map(auditRow))
     .execute();
 }
+
+/** An event as its table stores it. */
+export const auditRow = (e: AuditInput) => ({ tenant_id: e.tenantId, invitation_id: e.invitationId, actor: e.actor, action: e.action, data: JSON.stringify(e.data ?? {}) });
 
 export async function listInvitationTimeline(db: Db, invitationId: string): Promise<AuditEvent[]> {
   return db.selectFrom('audit_events').selectAll().where('invitation_id', '=', invitationId).orderBy('id').execute();

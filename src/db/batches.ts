@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
-import { type AuditInput, recordAudits } from './audit';
 import type { Db } from './connect';
-import type { BatchRowResult, Invitation, NewInvitation } from './database';
+import type { BatchRowResult, Invitation } from './database';
 import { memberUsers } from './memberships';
 
 /** A row as the caller sent it (email, role, firstName, lastName, message); validated when it is processed. */
@@ -121,22 +120,6 @@ export async function findOpenInvitationsByEmails(db: Db, tenantId: string, emai
     .where('email_canonical', 'in', emailsCanonical)
     .execute();
   return new Map(rows.map((r) => [r.email_canonical, r]));
-}
-
-/** A chunk's new invitations, their first tokens and their audit events: three statements, in the caller's transaction. */
-export async function insertChunkInvitations(
-  tx: Db,
-  input: { invitations: NewInvitation[]; tokens: { invitationId: string; generation: number; tokenHash: string; keyId: string | null }[]; audits: AuditInput[] },
-): Promise<Invitation[]> {
-  if (input.invitations.length === 0) return [];
-  const rows = await tx.insertInto('invitations').values(input.invitations).returningAll().execute();
-  await tx
-    .insertInto('invitation_tokens')
-    .values(input.tokens.map((t) => ({ token_hash: t.tokenHash, invitation_id: t.invitationId, generation: t.generation, key_id: t.keyId })))
-    .onConflict((oc) => oc.doNothing())
-    .execute();
-  await recordAudits(tx, input.audits);
-  return rows;
 }
 
 /** Every row of a chunk given its result in one statement; a row already given one keeps it. */

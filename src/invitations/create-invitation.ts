@@ -1,15 +1,15 @@
-import { type AuditInput, recordAudit } from '../db/audit';
+import type { AuditInput } from '../db/audit';
 import type { Invitation, NewInvitation, Role, Tenant } from '../db/database';
 import {
   deleteInvitation,
   findInvitationByIdempotencyKey,
   findOpenInvitationByEmail,
-  insertInvitation,
+  insertNewInvitations,
 } from '../db/invitations';
 import { findMembershipRank, isMember } from '../db/memberships';
 import { findRoleById, findRoleBySlug } from '../db/roles';
 import { findTenant } from '../db/tenants';
-import { insertToken, tokenKeyOf } from '../db/tokens';
+import { tokenKeyOf } from '../db/tokens';
 import { sha256 } from '../lib/crypto';
 import { UsherError } from '../lib/errors';
 import { daysToMs, reminderTimes } from '../../workflows/schedule';
@@ -60,7 +60,7 @@ export interface CreatedInvitation {
 
 /**
  * The one create-invitation command. Checks everything that can be checked without side effects, then writes the
- * row, its first token hash and an audit event in one transaction, then starts the workflow. If the server refused the
+ * row, its first token hash and an audit event in one statement, then starts the workflow. If the server refused the
  * start (or was never reached) the row is deleted again, so a refused request leaves nothing behind. If the start's
  * outcome is unknown (a deadline passed mid-call) the row stays and the answer is 503: the reconciler (reconcile.ts)
  * finishes the start, as it does after a crash between the two, because the workflow id is derived from the row. The workflow's first activity marks
@@ -101,12 +101,7 @@ export async function createInvitation(deps: InvitationDeps, cmd: CreateInvitati
   const row = newInvitationRow(cmd, { id, tenant, role, emailCanonical, requestHash, now });
   let invitation: Invitation;
   try {
-    invitation = await db.transaction().execute(async (tx) => {
-      const stored = await insertInvitation(tx, row);
-      await insertToken(tx, firstToken(deps.tokenKeys, id));
-      await recordAudit(tx, createdAudit(cmd, stored, role));
-      return stored;
-    });
+    [invitation] = (await insertNewInvitations(db, { invitations: [row], tokens: [firstToken(deps.tokenKeys, id)], audits: [createdAudit(cmd, row, role)] })) as [Invitation];
   } catch (err) {
     // Two requests raced past the reads above; the unique indexes decide, and the loser answers as if it had read.
     const constraint = (err as { code?: string; constraint?: string }).code === '23505' ? (err as { constraint?: string }).constraint : undefined;

@@ -192,6 +192,39 @@ describe('the invitation workflow', () => {
     expect((await findInvitationById(stack.db, invitation.id))?.status).toBe('failed');
   });
 
+  it('the opening marks the row as started with its invitee, and records its email once', async () => {
+    const { invitation } = await invite('opening-marks@example.com');
+    expect(invitation.workflow_started_at).toBeNull();
+    // The invitee is provisioned, and the row marked with it, before the email goes out.
+    await stack.mail.waitFor(sentTo('opening-marks@example.com'));
+    const stored = (await findInvitationById(stack.db, invitation.id))!;
+    expect(stored.workflow_started_at).not.toBeNull();
+    const invitee = await stack.db.selectFrom('users').select('id').where('tenant_id', '=', tenant.id).where('email_canonical', '=', 'opening-marks@example.com').executeTakeFirstOrThrow();
+    expect(stored.invitee_user_id).toBe(invitee.id);
+    await expect.poll(async () => (await listEmailMessages(stack.db, invitation.id)).map((m) => [m.kind, m.status, m.attempts])).toEqual([['invitation', 'sent', 1]]);
+    const audit = await stack.db.selectFrom('audit_events').select('action').where('invitation_id', '=', invitation.id).orderBy('id').execute();
+    expect(audit.map((a) => a.action)).toEqual(['invitation.created', 'email.invitation.sent']);
+  });
+
+  it('an opening that refuses the inviter still marks the row as started, so the reconciler does not start it again', async () => {
+    // The inviter lost the right between the API's check and the opening: stored and started as the API does.
+    const inviter = await addMember(stack.db, { tenantId: tenant.id, roleId: tenant.roles.member, email: 'demoted-early@example.com' });
+    const cmd = memberInvitation(tenant, 'refused-opening@example.com', { role: { slug: 'admin' }, inviterUserId: inviter.id });
+    const tenantRow = (await findTenant(stack.db, tenant.id))!;
+    const role = (await findRoleBySlug(stack.db, tenant.id, 'admin'))!;
+    const row = newInvitationRow(cmd, { id: newId(), tenant: tenantRow, role, emailCanonical: canonicalEmail(cmd.email), requestHash: hashCommand(cmd), now: stack.deps.clock() });
+    const stored = await insertInvitation(stack.db, row);
+    await stack.deps.workflows.start(workflowInput(stored, tenantRow));
+
+    const result = await handleOf(stored.id).result();
+    expect(result.status).toBe('failed');
+    expect(result.failureReason).toMatch(/may not grant/);
+    const after = (await findInvitationById(stack.db, stored.id))!;
+    expect(after.workflow_started_at).not.toBeNull();
+    expect(after.invitee_user_id).toBeNull();
+    expect(stack.mail.messages().filter(sentTo('refused-opening@example.com'))).toEqual([]);
+  });
+
   it('a link-only invitation sends no email and accepts through the returned URL', async () => {
     const created = await invite('link-only@example.com', { sendEmail: false });
     expect(created.acceptUrl).toMatch(/^http:\/\/usher\.test\/invite\//);
