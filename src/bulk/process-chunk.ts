@@ -81,12 +81,12 @@ export async function processChunkRows(
     tokens,
     audits: fresh.map((f) => createdAudit(f.cmd, f.row, f.role)),
   }).catch((err: unknown) => {
-      // A single create took one of these addresses after the reads: nothing of the chunk is stored, and its retry reads
-      // again and finds that row a duplicate. Said without the database's detail, which names the address: this
-      // failure is kept in the batch workflow's history.
-      if ((err as { code?: string }).code === '23505') throw new Error('an address of this chunk was invited meanwhile; the chunk is retried');
-      throw err;
-    });
+    // A single create took one of these addresses after the reads: nothing of the chunk is stored, and its retry reads
+    // again and finds that row a duplicate. Said without the database's detail, which names the address: this
+    // failure is kept in the batch workflow's history.
+    if ((err as { code?: string }).code === '23505') throw new Error('an address of this chunk was invited meanwhile; the chunk is retried');
+    throw err;
+  });
   const byId = new Map(inserted.map((invitation) => [invitation.id, invitation]));
   for (const [i, f] of fresh.entries()) toStart.push({ rowNumber: f.rowNumber, invitation: byId.get(f.row.id)!, role: f.role, keyId: tokens[i]!.keyId });
 

@@ -159,7 +159,7 @@ export async function setInviteeUser(db: Db, id: string, userId: string): Promis
     .execute();
 }
 
-/** setInviteeUser for several invitations in one statement. */
+/** The invitee users of several invitations, in one statement: a bulk chunk's, which marks its rows started once their workflows have. */
 export async function setInviteeUsers(db: Db, pairs: { invitationId: string; userId: string }[]): Promise<void> {
   if (pairs.length === 0) return;
   const values = sql.join(pairs.map((p) => sql`(${p.invitationId}::uuid, ${p.userId}::uuid)`));
