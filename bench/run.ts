@@ -23,7 +23,7 @@ import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { counterDelta, type DbCounters, dbCounters, type PlanCheck, planChecks, resetStatements, restDatabase, type Statement, statements } from './db-stats';
+import { bigTableSeqScans, counterDelta, type DbCounters, dbCounters, type PlanCheck, planChecks, resetStatements, restDatabase, type Statement, statements } from './db-stats';
 import { type DevRss, measureDevIdleRss, withBuild } from './dev-rss';
 import { expiryHistory, type HistorySummary, historyOf } from './history';
 import { type ClosedLoopResult, closedLoop, type Latencies, type OpenLoopResult, openLoop, sampler, sleep } from './load';
@@ -244,7 +244,12 @@ async function main(build?: string): Promise<void> {
     say(`R6 probes with ${pendingAtScale} pending (settled in ${(settled.ms / 1000).toFixed(0)} s${settled.quiet ? '' : ', still busy'})`);
     await sleep(smoke ? 200 : 5000);
     await resetStatements(stack.admin);
+    const scansBefore = await bigTableSeqScans(stack.admin);
     const full = await probes(stack, 'r6f', cfg.probes, create);
+    // A backend reports its table counters within 10 s of going idle.
+    await sleep(smoke ? 1500 : 11_000);
+    const scansAfter = await bigTableSeqScans(stack.admin);
+    const probeSeqScans = Object.fromEntries([...scansAfter].map(([table, n]) => [table, n - (scansBefore.get(table) ?? 0)]));
     const plans = await planChecks(stack.admin);
     const fullRss = { api: stack.api.rssMiB(), worker: stack.worker.rssMiB() };
 
@@ -274,7 +279,7 @@ async function main(build?: string): Promise<void> {
     }
 
     const rows = table({ render, r1Bare, r1Usher, r1Paused, half, r3Bare, r3Usher, r2Bare, r2Wait, r2, r2Rss, acceptHistory, expiry, empty, full, emptyRss, fullRss, pile, pendingAtScale, dev, peaks });
-    const report = renderReport({ r3Health, rows, startedAt, loadAtStart, loads, sweep, r1Costs, r1PausedCosts, r3Costs, r2Costs, r1BareCost, r2BareCost, r2WaitCost, r3BareCost, plans, acceptHistory, expiry, profiles, created, undrained });
+    const report = renderReport({ r3Health, rows, startedAt, loadAtStart, loads, sweep, r1Costs, r1PausedCosts, r3Costs, r2Costs, r1BareCost, r2BareCost, r2WaitCost, r3BareCost, plans, probeSeqScans, acceptHistory, expiry, profiles, created, undrained });
     process.stdout.write(report);
     await mkdir(path.dirname(cfg.out), { recursive: true });
     await writeFile(
@@ -292,7 +297,7 @@ async function main(build?: string): Promise<void> {
           r2: { bare: r2Bare, bareWaiting: r2Wait, usher: r2, pile },
           r3: { bare: r3Bare, usher: r3Usher, shape, health: r3Health },
           r5: { accept: acceptHistory, expiry },
-          r6: { empty, full, emptyRss, fullRss, pendingAtScale, dev, peaks, plans: plans.map(({ plan: _plan, ...p }) => p) },
+          r6: { empty, full, emptyRss, fullRss, pendingAtScale, dev, peaks, plans: plans.map(({ plan: _plan, ...p }) => p), probeSeqScans },
           costs: { r1: r1Costs, r1WorkerPaused: r1PausedCosts, r2: r2Costs, r3: r3Costs, r1Bare: r1BareCost, r2Bare: r2BareCost, r2BareWaiting: r2WaitCost, r3Bare: r3BareCost },
           rss: rss.samples,
         },
@@ -681,6 +686,8 @@ function renderReport(r: {
   r2WaitCost: BareCost;
   r3BareCost: BareCost;
   plans: PlanCheck[];
+  /** Sequential scans of each big table while the probes at scale ran, by anything. */
+  probeSeqScans: Record<string, number>;
   acceptHistory: HistorySummary;
   expiry: HistorySummary;
   profiles: string[];
@@ -742,8 +749,16 @@ function renderReport(r: {
   lines.push('', 'History events, create → accept:', `  ${JSON.stringify(r.acceptHistory.byType)}`);
   lines.push('History events, expiry:', `  ${JSON.stringify(r.expiry.byType)}`);
   const scans = r.plans.filter((p) => p.seqScans.length);
-  lines.push('', `Query plans at scale: ${r.plans.length} statements on the big tables checked, ${scans.length} with a sequential scan of one`);
+  lines.push(
+    '',
+    `Query plans at scale: ${r.plans.length} statements on the big tables checked, ${scans.length} with a sequential scan of one in its generic plan`,
+  );
   for (const p of scans) lines.push(`  seq scan on ${p.seqScans.join(', ')} (${p.calls} calls): ${p.query.slice(0, 160)}`);
+  if (scans.length) lines.push("  (planned with the statement's constants as parameters, as pg_stat_statements records it: a literal that meets a partial index is not seen)");
+  const scanned = Object.entries(r.probeSeqScans).filter(([, n]) => n > 0);
+  lines.push(
+    `Sequential scans of the big tables (${Object.keys(r.probeSeqScans).join(', ')}) while the probes at scale ran: ${scanned.length ? scanned.map(([t, n]) => `${t} ${n}`).join(', ') : 'none'}`,
+  );
   if (r.profiles.length) lines.push('', 'CPU profiles:', ...r.profiles);
   if (r.undrained.length) lines.push('', `Phases whose emails had not all arrived when the next began: ${r.undrained.join(', ')}`);
   lines.push('', `${r.created} invitations created through the API in this run.`, '');
