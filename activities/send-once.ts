@@ -1,8 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Db } from '../src/db/connect';
 import type { Invitation } from '../src/db/database';
-import { type AuditInput, recordAudit, recordAudits } from '../src/db/audit';
-import { claimSend, claimSends, markSent, markSentAudited } from '../src/db/email-messages';
+import { type AuditInput, recordAudit } from '../src/db/audit';
+import { claimSend, claimSends, markSent } from '../src/db/email-messages';
 import { classifySendFailure } from '../src/email/mailer';
 import type { RenderedEmail } from '../src/email/templates';
 import { FailureType } from '../workflows/messages';
@@ -73,25 +73,18 @@ export async function sendEachOnce(deps: ActivityDeps, inputs: SendOnceInput[]):
 }
 
 /**
- * What went out, at once: the ledger rows moved to sent, and for each row this call moved (a retry that finds it sent
- * already does nothing) its bookkeeping and its audit event, so each happens once per delivered email. One statement
- * where no send has bookkeeping (an invitation's first email), a transaction where one has.
+ * What went out: the ledger rows moved to sent with their audit events (one statement), and for each row this call
+ * moved (a retry that finds it sent already does nothing) its bookkeeping, so each happens once per delivered email.
+ * In a transaction only where a send has bookkeeping; an invitation's first email has none.
  */
 async function recordSent({ db, clock }: ActivityDeps, sent: { id: string; providerResponse: string; input: SendOnceInput }[]): Promise<void> {
   if (sent.length === 0) return;
-  if (sent.every((s) => !s.input.afterSent)) {
-    await markSentAudited(db, sent.map((s) => ({ id: s.id, providerResponse: s.providerResponse, audit: sentAudit(s.input) })), clock());
-    return;
-  }
-  await db.transaction().execute(async (tx) => {
-    const moved = await markSent(tx, sent, clock());
-    const audits: AuditInput[] = [];
-    for (const s of sent.filter((s) => moved.has(s.id))) {
-      await s.input.afterSent?.(tx);
-      audits.push(sentAudit(s.input));
-    }
-    await recordAudits(tx, audits);
-  });
+  const record = async (tx: Db) => {
+    const moved = await markSent(tx, sent.map((s) => ({ id: s.id, providerResponse: s.providerResponse, audit: sentAudit(s.input) })), clock());
+    for (const s of sent) if (moved.has(s.id)) await s.input.afterSent?.(tx);
+  };
+  if (sent.some((s) => s.input.afterSent)) await db.transaction().execute(record);
+  else await record(db);
 }
 
 const ledgerKey = (input: SendOnceInput) => ({

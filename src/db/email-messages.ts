@@ -51,41 +51,29 @@ export async function claimSends(db: Db, inputs: { invitationId: string; sendKey
 }
 
 /**
- * Moves ledger rows to sent, in one statement. Answers the ids this call moved: only the call that moved a row does
- * its follow-up bookkeeping, so it happens once.
+ * Moves ledger rows to sent and, for each row it moved, writes its audit event, in one statement. Answers the ids it
+ * moved: only the call that moved a row does its follow-up bookkeeping, so it happens once.
  */
-export async function markSent(db: Db, sends: { id: string; providerResponse: string }[], at: Date): Promise<Set<string>> {
+export async function markSent(db: Db, sends: { id: string; providerResponse: string; audit: AuditInput }[], at: Date): Promise<Set<string>> {
   if (sends.length === 0) return new Set();
-  const values = sql.join(sends.map((s) => sql`(${s.id}::uuid, ${s.providerResponse}::text)`));
-  const { rows } = await sql<{ id: string }>`
-    update email_messages as m set status = 'sent', provider_response = v.response, sent_at = ${at}
-    from (values ${values}) as v(id, response)
-    where m.id = v.id and m.status = 'sending'
-    returning m.id`.execute(db);
-  return new Set(rows.map((r) => r.id));
-}
-
-/**
- * markSent and, for each row it moved, its audit event, in one statement: for sends without other bookkeeping, one
- * round trip instead of a transaction's four.
- */
-export async function markSentAudited(db: Db, sends: { id: string; providerResponse: string; audit: AuditInput }[], at: Date): Promise<void> {
-  if (sends.length === 0) return;
   const values = sql.join(
     sends.map((s) => {
       const row = auditRow(s.audit);
       return sql`(${s.id}::uuid, ${s.providerResponse}::text, ${row.tenant_id}::uuid, ${row.invitation_id}::uuid, ${row.actor}::text, ${row.action}::text, ${row.data}::jsonb)`;
     }),
   );
-  await sql`
+  const { rows } = await sql<{ id: string }>`
     with v (id, response, tenant_id, invitation_id, actor, action, data) as (values ${values}),
     moved as (
       update email_messages as m set status = 'sent', provider_response = v.response, sent_at = ${at}
         from v
        where m.id = v.id and m.status = 'sending'
-      returning m.id)
-    insert into audit_events (tenant_id, invitation_id, actor, action, data)
-    select v.tenant_id, v.invitation_id, v.actor, v.action, v.data from v join moved on moved.id = v.id`.execute(db);
+      returning m.id),
+    audited as (
+      insert into audit_events (tenant_id, invitation_id, actor, action, data)
+      select v.tenant_id, v.invitation_id, v.actor, v.action, v.data from v join moved on moved.id = v.id)
+    select id from moved`.execute(db);
+  return new Set(rows.map((r) => r.id));
 }
 
 export async function listEmailMessages(db: Db, invitationId: string) {
