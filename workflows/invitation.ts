@@ -46,10 +46,11 @@ const data = proxyActivities<Activities>({
 // after a timeout cannot deliver a second, different email. The activity itself ends the retries: a 5xx is final at
 // once (EmailRejected), transient failures once they have lasted the retry window (MailUndeliverable, MAIL_RETRY_HOURS).
 // Its SMTP timeouts stay well under the minute (src/email/mailer.ts) and it heartbeats while the server talks, so an
-// attempt on a worker that died is retried after 20 seconds, not after the minute.
+// attempt on a worker that died is retried after 30 seconds, not after the minute. (20 s left a loaded worker too
+// little slack: a heartbeat waits for the one before it to be answered, and a busy server answered late.)
 const mail = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  heartbeatTimeout: '20 seconds',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
 });
 

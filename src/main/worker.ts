@@ -107,8 +107,8 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     nonStickyToStickyPollRatio: 0.5,
     // After the grace, activities in flight are cancelled (`usher worker` exits a few seconds later regardless).
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceTime: options.shutdownGraceMs } : {}),
-    // The SDK sends an activity's heartbeats at most every 0.8 × its heartbeat timeout (16 s of a send's 20 s), which
-    // leaves a busy worker 4 s of slack before the server gives the attempt up; every 5 s leaves it 15.
+    // The SDK sends an activity's heartbeats at most every 0.8 × its heartbeat timeout (24 s of a send's 30 s), which
+    // leaves a busy worker 6 s of slack before the server gives the attempt up; every 5 s leaves it 25.
     maxHeartbeatThrottleInterval: '5 seconds',
     ...(workflowBundle ? { workflowBundle } : { workflowsPath, bundlerOptions: {} }),
     // Traces, request ids in log lines, and the counts only activities see (src/temporal/interceptors.ts).
