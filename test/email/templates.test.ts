@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pickLanguage } from '../../src/email/strings';
-import { type CompiledTemplates, compileTemplates, renderEmail } from '../../src/email/templates';
+import { type CompiledTemplates, compileTemplates, formatDate, renderEmail } from '../../src/email/templates';
 
 let templates: CompiledTemplates;
 beforeAll(async () => {
@@ -43,5 +43,14 @@ describe('email rendering', () => {
     for (const code of ['de', 'DE', 'de-DE', 'de_AT']) expect(pickLanguage(code)).toBe('de');
     for (const code of ['fr', 'german', 'd', '', null, 'de-']) expect(pickLanguage(code)).toBe('en');
     expect(renderEmail(templates, 'invitation', { ...content, language: 'de-DE' }).subject).toBe('Grace <Hopper> hat Sie zu Acme & Co eingeladen');
+  });
+
+  it('writes the expiry date in the invitation’s language, on the UTC calendar day', () => {
+    const late = new Date('2026-12-08T23:30:00Z');
+    // In turns, so that a formatter kept for one language is never used for the other.
+    expect(formatDate(late, 'en')).toBe('8 December 2026');
+    expect(formatDate(late, 'de-DE')).toBe('8. Dezember 2026');
+    expect(formatDate(new Date('2027-01-01T00:00:00Z'), null)).toBe('1 January 2027');
+    expect(formatDate(new Date('2027-01-01T00:00:00Z'), 'de')).toBe('1. Januar 2027');
   });
 });
