@@ -31,7 +31,8 @@ export async function sendOnce(deps: ActivityDeps, input: SendOnceInput): Promis
 
   let response: string;
   try {
-    ({ response } = await whileHeartbeating(() => mailer.send({ ...input.render(), to: input.to, messageId: entry.messageId })));
+    const signal = Context.current().cancellationSignal;
+    ({ response } = await whileHeartbeating(() => mailer.send({ ...input.render(), to: input.to, messageId: entry.messageId }, { signal })));
   } catch (err) {
     throw await finalOrRetry(deps, input, err);
   }
@@ -51,13 +52,14 @@ export async function sendEachOnce(deps: ActivityDeps, inputs: SendOnceInput[]):
   const { db, mailer } = deps;
   const entries = await claimSends(db, inputs.map((input) => ({ ...ledgerKey(input), recipient: input.to })));
   type Outcome = { already: true } | { id: string; response: string } | { failed: unknown };
+  const signal = Context.current().cancellationSignal;
   const outcomes = await whileHeartbeating(() =>
     Promise.all(
       inputs.map(async (input, i): Promise<Outcome> => {
         const entry = entries[i]!;
         if (entry.status === 'sent') return { already: true };
         try {
-          const { response } = await mailer.send({ ...input.render(), to: input.to, messageId: entry.messageId });
+          const { response } = await mailer.send({ ...input.render(), to: input.to, messageId: entry.messageId }, { signal });
           return { id: entry.id, response };
         } catch (err) {
           return { failed: err };

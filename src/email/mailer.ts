@@ -8,7 +8,12 @@ export interface OutgoingEmail extends RenderedEmail {
 }
 
 export interface Mailer {
-  send(email: OutgoingEmail): Promise<{ response: string }>;
+  /**
+   * `signal`: the attempt this send belongs to was given up (its activity cancelled: the server timed it out, or the
+   * worker is shutting down). A send still waiting for a connection then goes no further, so an abandoned attempt
+   * cannot hand its message over behind its retry's back; one already talking to the server finishes or times out.
+   */
+  send(email: OutgoingEmail, options?: { signal?: AbortSignal }): Promise<{ response: string }>;
   close(): void;
 }
 
@@ -50,9 +55,10 @@ export function createSmtpMailer(smtpUrl: string, from: string, timeouts: SmtpTi
     dnsTimeout: Math.min(timeouts.connectionMs, 10_000),
   } as never);
   return {
-    async send(email) {
-      const release = await connections.acquire(CONNECTION_WAIT_MS);
+    async send(email, { signal } = {}) {
+      const release = await connections.acquire(CONNECTION_WAIT_MS, signal);
       try {
+        signal?.throwIfAborted();
         const info = await transport.sendMail({
           from,
           to: email.to,
@@ -73,7 +79,10 @@ export function createSmtpMailer(smtpUrl: string, from: string, timeouts: SmtpTi
   };
 }
 
-/** At most `size` holders at once; a caller waits up to `waitMs` for its turn, then fails with code ECONNWAIT. */
+/**
+ * At most `size` holders at once; a caller waits up to `waitMs` for its turn, then fails with code ECONNWAIT, or until
+ * its signal aborts, then fails with the signal's reason.
+ */
 function slots(size: number) {
   let free = size;
   const waiting: (() => void)[] = [];
@@ -83,20 +92,32 @@ function slots(size: number) {
     else free++;
   };
   return {
-    async acquire(waitMs: number): Promise<() => void> {
+    async acquire(waitMs: number, signal?: AbortSignal): Promise<() => void> {
+      signal?.throwIfAborted();
       if (free > 0) {
         free--;
         return once(release);
       }
       await new Promise<void>((resolve, reject) => {
-        const grant = () => {
+        const stopWaiting = () => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', abort);
+        };
+        const grant = () => {
+          stopWaiting();
           resolve();
         };
-        const timer = setTimeout(() => {
+        const giveUp = (reason: unknown) => {
           waiting.splice(waiting.indexOf(grant), 1);
-          reject(Object.assign(new Error(`all ${size} SMTP connections stayed busy for ${waitMs / 1000} s; nothing was sent`), { code: 'ECONNWAIT' }));
-        }, waitMs);
+          stopWaiting();
+          reject(reason);
+        };
+        const timer = setTimeout(
+          () => giveUp(Object.assign(new Error(`all ${size} SMTP connections stayed busy for ${waitMs / 1000} s; nothing was sent`), { code: 'ECONNWAIT' })),
+          waitMs,
+        );
+        const abort = () => giveUp(signal!.reason);
+        signal?.addEventListener('abort', abort, { once: true });
         waiting.push(grant);
       });
       return once(release);

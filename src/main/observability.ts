@@ -78,9 +78,9 @@ export function workflowSpanSinks() {
 /** Every SMTP send as a client span under its activity's (no recipient, no subject: ids only). */
 export function tracedMailer(mailer: Mailer): Mailer {
   return {
-    send: (email) =>
+    send: (email, options) =>
       withSpan('smtp send', { kind: SpanKind.CLIENT, attributes: { 'messaging.system': 'smtp', 'usher.email.message_id': email.messageId } }, () =>
-        mailer.send(email),
+        mailer.send(email, options),
       ),
     close: () => mailer.close(),
   };
