@@ -318,7 +318,7 @@ const tagOf = (address: string) => address.slice(0, Math.max(0, address.indexOf(
 async function startMailbox(): Promise<Mailbox> {
   const child = fork(path.join(root, 'bench/mail-child.ts'), [], {
     cwd: root,
-    execArgv: ['--import', 'tsx', '--max-old-space-size=8192'],
+    execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   child.stderr?.on('data', (c: Buffer) => process.stderr.write(`mail: ${c}`));
