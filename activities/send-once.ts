@@ -30,10 +30,12 @@ export async function sendOnce(deps: ActivityDeps, input: SendOnceInput): Promis
   if (entry.status === 'sent') return 'already-sent';
 
   let response: string;
+  const signal = Context.current().cancellationSignal;
   try {
-    const signal = Context.current().cancellationSignal;
     ({ response } = await whileHeartbeating(() => mailer.send({ ...input.render(), to: input.to, messageId: entry.messageId }, { signal })));
   } catch (err) {
+    // An attempt given up is not the mail server's verdict: nothing to judge or to record.
+    if (signal.aborted) throw err;
     throw await finalOrRetry(deps, input, err);
   }
 
