@@ -6,6 +6,7 @@
  * Usher's (docs/benchmark.md).
  */
 import { SMTPServer } from 'smtp-server';
+import { acceptLinkPattern, loopbackSmtpOptions } from '../src/main/dev/mail-catcher';
 
 export interface MailNote {
   type: 'mail';
@@ -13,9 +14,6 @@ export interface MailNote {
   link: string | null;
   at: number;
 }
-
-// As in the dev outbox: Usher's own page (/invite/<token>), or a product page with the token as a query parameter.
-const acceptLinkPattern = /https?:\/\/[^\s"'<>]+(?:\/invite\/[A-Za-z0-9_-]{43}|[?&]token=[A-Za-z0-9_-]{43})/;
 
 /** The accept link in a message as it came over the wire: its text part is quoted-printable (soft breaks, =3D). */
 function acceptLinkIn(raw: string): string | null {
@@ -25,11 +23,7 @@ function acceptLinkIn(raw: string): string | null {
 
 async function main(): Promise<void> {
   const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    disableReverseLookup: true,
-    closeTimeout: 1000,
+    ...loopbackSmtpOptions,
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));

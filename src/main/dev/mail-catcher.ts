@@ -46,7 +46,16 @@ export interface MailCatcher extends Outbox {
 }
 
 // Usher's own page (/invite/<token>), or a product page the tenant chose, with the token as a query parameter.
-const acceptLinkPattern = /https?:\/\/[^\s"'<>]+(?:\/invite\/[A-Za-z0-9_-]{43}|[?&]token=[A-Za-z0-9_-]{43})/;
+export const acceptLinkPattern = /https?:\/\/[^\s"'<>]+(?:\/invite\/[A-Za-z0-9_-]{43}|[?&]token=[A-Za-z0-9_-]{43})/;
+
+/** A plain SMTP server for loopback: no TLS, no login, no reverse lookups, and a quick close. */
+export const loopbackSmtpOptions = {
+  authOptional: true,
+  disabledCommands: ['STARTTLS', 'AUTH'],
+  logger: false,
+  disableReverseLookup: true,
+  closeTimeout: 1000,
+};
 
 /**
  * A real SMTP server on loopback that keeps what it receives: the dev outbox, and the tests' mailbox. With `file`,
@@ -69,11 +78,7 @@ export async function startMailCatcher(
   };
 
   const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    disableReverseLookup: true,
-    closeTimeout: 1000,
+    ...loopbackSmtpOptions,
     onConnect(session, callback) {
       connections++;
       if (behaviour.silent) return hold(session, callback);
