@@ -63,13 +63,12 @@ export function invitationEmail(deps: ActivityDeps, input: SendInvitationEmailIn
         footerText: invitation.footer_text,
       }),
     // Only where there is bookkeeping: without it the send is recorded in one statement, not a transaction.
-    ...(input.kind === 'reminder' || input.next
-      ? {
-          afterSent: async (tx: Db) => {
+    afterSent:
+      input.kind === 'reminder' || input.next
+        ? async (tx: Db) => {
             if (input.kind === 'reminder') await countReminderSent(tx, invitation.id, deps.clock());
             if (input.next) await recordNextReminder(tx, invitation.id, { ...input.next, generation: input.generation });
-          },
-        }
-      : {}),
+          }
+        : undefined,
   };
 }

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { type AuditInput, auditRow } from './audit';
 import type { Db } from './connect';
 import type { Invitation, InvitationStatus, NewInvitation } from './database';
+import { type NewToken, tokenRow } from './tokens';
 
 export async function insertInvitation(db: Db, row: NewInvitation): Promise<Invitation> {
   return db.insertInto('invitations').values(row).returningAll().executeTakeFirstOrThrow();
@@ -9,7 +10,7 @@ export async function insertInvitation(db: Db, row: NewInvitation): Promise<Invi
 
 export interface NewInvitations {
   invitations: NewInvitation[];
-  tokens: { invitationId: string; generation: number; tokenHash: string; keyId: string | null }[];
+  tokens: NewToken[];
   audits: AuditInput[];
 }
 
@@ -22,8 +23,7 @@ export async function insertNewInvitations(db: Db, input: NewInvitations): Promi
   if (input.invitations.length === 0) return [];
   let query = db.with('invitation', (qb) => qb.insertInto('invitations').values(input.invitations).returningAll());
   if (input.tokens.length > 0) {
-    const tokens = input.tokens.map((t) => ({ token_hash: t.tokenHash, invitation_id: t.invitationId, generation: t.generation, key_id: t.keyId }));
-    query = query.with('token', (qb) => qb.insertInto('invitation_tokens').values(tokens).onConflict((oc) => oc.doNothing()).returning('token_hash'));
+    query = query.with('token', (qb) => qb.insertInto('invitation_tokens').values(input.tokens.map(tokenRow)).onConflict((oc) => oc.doNothing()).returning('token_hash'));
   }
   if (input.audits.length > 0) {
     query = query.with('audit', (qb) => qb.insertInto('audit_events').values(input.audits.map(auditRow)).returning('id'));

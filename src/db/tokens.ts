@@ -1,9 +1,19 @@
 import type { Db } from './connect';
 
-export async function insertToken(db: Db, input: { invitationId: string; generation: number; tokenHash: string; keyId?: string | null }): Promise<void> {
+export interface NewToken {
+  invitationId: string;
+  generation: number;
+  tokenHash: string;
+  keyId?: string | null;
+}
+
+/** A token as its table stores it. */
+export const tokenRow = (t: NewToken) => ({ token_hash: t.tokenHash, invitation_id: t.invitationId, generation: t.generation, key_id: t.keyId ?? null });
+
+export async function insertToken(db: Db, input: NewToken): Promise<void> {
   await db
     .insertInto('invitation_tokens')
-    .values({ token_hash: input.tokenHash, invitation_id: input.invitationId, generation: input.generation, key_id: input.keyId ?? null })
+    .values(tokenRow(input))
     .onConflict((oc) => oc.doNothing())
     .execute();
 }
