@@ -203,13 +203,14 @@ export interface AuditEventToDispatch {
 /**
  * The next audit events past the cursor, in (tx, id) order, stopping at the oldest transaction still running: every
  * row below that horizon is committed (or never will be), so the cursor can pass it without skipping a row that
- * commits later. See the migration 2026_11_29_0005 for the argument.
+ * commits later. See the migration 2026_11_29_0005 for the argument. The cursor is a subquery, a value before the
+ * scan, so that the index on (tx, id) starts at it; joined to the cursor's table, the scan read the whole log.
  */
 export async function auditEventsPastCursor(db: Db, limit: number): Promise<AuditEventToDispatch[]> {
   const { rows } = await sql<AuditEventToDispatch>`
     select a.id, a.tx::text as tx, a.tenant_id, a.invitation_id, a.actor, a.action, a.data, a.created_at
-    from audit_events a, webhook_dispatch_cursor c
-    where c.name = 'audit' and (a.tx, a.id) > (c.tx, c.audit_event_id)
+    from audit_events a
+    where (a.tx, a.id) > (select c.tx, c.audit_event_id from webhook_dispatch_cursor c where c.name = 'audit')
       and a.tx < pg_snapshot_xmin(pg_current_snapshot())
     order by a.tx, a.id
     limit ${limit}`.execute(db);
