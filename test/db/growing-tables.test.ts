@@ -64,12 +64,12 @@ async function insertAuditEvents(count: number, action: string): Promise<string>
  * further than that, as it must.
  */
 async function visible(tx: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    const { rows } = await stats.query('select pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 as passed', [tx]);
-    if (rows[0].passed) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('a transaction on the server held the audit log back for 20 s');
+  await expect
+    .poll(async () => (await stats.query('select pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 as passed', [tx])).rows[0].passed, {
+      timeout: 20_000,
+      interval: 50,
+    })
+    .toBe(true);
 }
 
 describe('the webhook dispatcher polling the audit log', () => {
