@@ -29,11 +29,13 @@ import { type BatchScope, resultByCode, rowCommand } from './row-command';
 
 /**
  * Rows of a chunk opened and started together: a group's sends are recorded in one transaction, then its workflows
- * start. Two groups at once, so that one's starts overlap the other's sends (each waits mostly on the mail server or
- * Temporal): 16 rows in flight, as when each row went on its own.
+ * start. Four groups at once, so that some groups' starts overlap the others' sends (each waits mostly on the mail
+ * server or Temporal): 32 rows in flight. Four instead of two only paid once the worker held its workflow tasks back
+ * while a chunk runs (src/temporal/workflow-task-slots.ts): a 10,000-row upload took 103 s with either number before,
+ * 99 s with two groups and 78 s with four after (docs/benchmark.md).
  */
 const GROUP_SIZE = 8;
-const GROUPS_IN_FLIGHT = 2;
+const GROUPS_IN_FLIGHT = 4;
 
 interface RowResult {
   rowNumber: number;

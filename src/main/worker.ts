@@ -6,10 +6,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { ActivityDeps } from '../../activities/deps';
-import { createActivities } from '../../activities/index';
+import { type Activities, createActivities } from '../../activities/index';
 import type { Logger } from '../lib/log';
+import { scrapedGauge } from '../lib/metrics';
 import { type TemporalConnectionSettings, temporalConnectionOptions } from '../temporal/connect';
 import { activityInterceptors } from '../temporal/interceptors';
+import { holdingBackDuring, type WorkflowTaskSlots, workflowTaskSlots } from '../temporal/workflow-task-slots';
 import { runtimeLogger, workflowSpanSinks } from './observability';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -34,6 +36,19 @@ export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
  * accepts were answered within 7 s. A create's throughput is bound by the CPU, not by this number (docs/benchmark.md).
  */
 export const DEFAULT_MAX_WORKFLOW_TASKS = 10;
+
+/**
+ * While a bulk chunk runs in this worker it takes one workflow task at a time, at most 10 a second
+ * (src/temporal/workflow-task-slots.ts): enough for the batch's own steps and a person's invitations, which come first
+ * by priority, while the upload's rows wait. A 10,000-row upload took 103 s with the worker running its rows' first
+ * tasks alongside the chunks, 78 s with them held back (docs/benchmark.md).
+ */
+export const WORKFLOW_TASKS_WHILE_CHUNKING = { slots: 1, perSecond: 10 };
+
+const CHUNK_ACTIVITY: keyof Activities = 'processBatchChunk';
+
+/** The SDK's own defaults for the other kinds of tasks, which a tuner must state. */
+const SDK_DEFAULT_SLOTS = 100;
 
 let runtimeInstalled = false;
 
@@ -92,6 +107,8 @@ export interface WorkerOptions {
 
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const connection = options.connection ?? (await NativeConnection.connect(await temporalConnectionOptions(options.temporal)));
+  const workflowTasks = workflowTaskSlots({ max: options.maxWorkflowTasks ?? DEFAULT_MAX_WORKFLOW_TASKS, whileChunking: WORKFLOW_TASKS_WHILE_CHUNKING });
+  registerSlotGauges(workflowTasks);
   const workflowBundle = options.workflowBundle ?? (existsSync(prebuiltBundlePath) ? { codePath: prebuiltBundlePath } : await bundleInChild());
   return Worker.create({
     connection,
@@ -99,7 +116,12 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     taskQueue: options.taskQueue,
     activities: options.activities ?? createActivities(options.deps),
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
-    maxConcurrentWorkflowTaskExecutions: options.maxWorkflowTasks ?? DEFAULT_MAX_WORKFLOW_TASKS,
+    tuner: {
+      workflowTaskSlotSupplier: workflowTasks.supplier,
+      activityTaskSlotSupplier: { type: 'fixed-size', numSlots: SDK_DEFAULT_SLOTS },
+      localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: SDK_DEFAULT_SLOTS },
+      nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: SDK_DEFAULT_SLOTS },
+    },
     // Half the workflow task polls on the shared queue, not the SDK's fifth: an invitation's first task always comes
     // from there, and so do most later ones (an invitation waits for days, long evicted from the cache). With a fifth
     // (2 polls), new invitations' first tasks queued by the tens of thousands behind a bulk upload while the worker sat
@@ -113,10 +135,27 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     ...(workflowBundle ? { workflowBundle } : { workflowsPath, bundlerOptions: {} }),
     // Traces, request ids in log lines, and the counts only activities see (src/temporal/interceptors.ts).
     interceptors: {
-      activity: activityInterceptors({ db: options.deps.db, log: options.deps.invitations.log }),
+      activity: [...activityInterceptors({ db: options.deps.db, log: options.deps.invitations.log }), holdingBackDuring(CHUNK_ACTIVITY, workflowTasks)],
       ...(workflowBundle ? {} : { workflowModules: [workflowInterceptorsPath] }),
     },
     sinks: workflowSpanSinks(),
+  });
+}
+
+/**
+ * The SDK reports no free workflow task slots for a custom slot supplier (`temporal_worker_task_slots_available` has
+ * only its activity sample), so the worker reports its own.
+ */
+function registerSlotGauges(slots: WorkflowTaskSlots): void {
+  scrapedGauge({
+    name: 'usher_workflow_task_slots_available',
+    help: 'Workflow tasks this worker would take on now besides those it runs: WORKER_MAX_WORKFLOW_TASKS when idle, at most 1 while a bulk chunk runs.',
+    read: async () => [{ value: slots.state().available }],
+  });
+  scrapedGauge({
+    name: 'usher_bulk_chunks_running',
+    help: 'Bulk upload chunks this worker is working through; while any runs, it holds its workflow tasks back.',
+    read: async () => [{ value: slots.state().chunks }],
   });
 }
 

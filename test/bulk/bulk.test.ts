@@ -9,6 +9,7 @@ import { insertToken } from '../../src/db/tokens';
 import { type CreateInvitationCommand, firstToken, hashCommand, newInvitationRow, workflowInput } from '../../src/invitations/create-invitation';
 import { BULK_PRIORITY } from '../../src/temporal/invitation-client';
 import { canonicalEmail } from '../../src/lib/email-address';
+import { registry } from '../../src/lib/metrics';
 import { newId } from '../../src/lib/ids';
 import { workflowIdFor } from '../../workflows/messages';
 import { linkToken } from '../../src/invitations/tokens';
@@ -38,6 +39,31 @@ async function untilCompleted(id: string, timeoutMs = 240_000) {
 /** An invitation row as a create stores it, before its workflow starts. */
 function stored(cmd: CreateInvitationCommand, tenant: Tenant, role: Role) {
   return newInvitationRow(cmd, { id: newId(), tenant, role, emailCanonical: canonicalEmail(cmd.email), requestHash: hashCommand(cmd), now: new Date() });
+}
+
+/**
+ * Samples the worker's gauges (this process's registry) until stopped: what it reported while a chunk ran. The worker
+ * holds its workflow tasks back then: at most one free slot, against WORKER_MAX_WORKFLOW_TASKS when idle.
+ */
+function watchWorkflowTaskSlots() {
+  const seen = { whileChunking: 0, mostAvailableWhileChunking: 0 };
+  const gauge = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values[0]?.value ?? Number.NaN;
+  let stop = false;
+  const done = (async () => {
+    while (!stop) {
+      const [chunks, available] = [await gauge('usher_bulk_chunks_running'), await gauge('usher_workflow_task_slots_available')];
+      if (chunks > 0) {
+        seen.whileChunking++;
+        seen.mostAvailableWhileChunking = Math.max(seen.mostAvailableWhileChunking, available);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return async () => {
+    stop = true;
+    await done;
+    return seen;
+  };
 }
 
 const countBy = (values: string[]) => {
@@ -81,6 +107,7 @@ describe('bulk invitations', () => {
     }
     expect(expected).toHaveLength(1000);
 
+    const slots = watchWorkflowTaskSlots();
     const response = await stack.api('/v1/invitations/bulk', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: lines.join('\r\n') });
     expect(response.status).toBe(202);
     const accepted = await body(response);
@@ -94,6 +121,11 @@ describe('bulk invitations', () => {
     expect(wizard.reason).toMatch(/unknown role: wizard/);
     const duplicate = batch.rows.find((r: { row: number }) => r.row === 911);
     expect(duplicate.invitationId).toBe(batch.rows[0].invitationId);
+    // While its chunks ran, the worker took its workflow tasks one at a time; once they are done, all ten again.
+    const seen = await slots();
+    expect(seen.whileChunking).toBeGreaterThan(0);
+    expect(seen.mostAvailableWhileChunking).toBeLessThanOrEqual(1);
+    await expect.poll(async () => (await registry.getSingleMetric('usher_workflow_task_slots_available')?.get())?.values[0]?.value, { timeout: 60_000 }).toBe(10);
 
     const invited = new Set([...Array.from({ length: 900 }, (_, i) => `new-${i + 1}@bulk.example`), ...Array.from({ length: 10 }, (_, i) => `admin-${i + 1}@bulk.example`)]);
     await stack.mail.waitFor(() => stack.mail.messages().filter((m) => m.to.some((t) => invited.has(t.toLowerCase()))).length >= invited.size, 240_000);

@@ -130,10 +130,12 @@ describe('the production build', () => {
       .toBe(1);
     const fromWorker = await scrape(`http://127.0.0.1:${workerMetrics}/metrics`);
     expect([...fromWorker.keys()].some((k) => k.startsWith('temporal_worker_task_slots_available{'))).toBe(true);
-    // Idle, every workflow task slot is free: 10 by default, not the SDK's 40 (WORKER_MAX_WORKFLOW_TASKS).
+    // Idle, every workflow task slot is free: 10 by default, not the SDK's 40 (WORKER_MAX_WORKFLOW_TASKS). The worker
+    // reports them itself: the SDK reports none for its own slot supplier.
     await expect
-      .poll(async () => sample(await scrape(`http://127.0.0.1:${workerMetrics}/metrics`), 'temporal_worker_task_slots_available', { worker_type: 'WorkflowWorker' }), { timeout: 30_000 })
+      .poll(async () => sample(await scrape(`http://127.0.0.1:${workerMetrics}/metrics`), 'usher_workflow_task_slots_available'), { timeout: 30_000 })
       .toBe(10);
+    expect(sample(await scrape(`http://127.0.0.1:${workerMetrics}/metrics`), 'usher_bulk_chunks_running')).toBe(0);
     expect([...fromWorker.keys()].some((k) => k.startsWith('temporal_activity_execution_latency_seconds_bucket{'))).toBe(true);
 
     // The image's HEALTHCHECK: healthy when this container's API or worker answers, not otherwise.
