@@ -51,8 +51,9 @@ function watchWorkflowTaskSlots() {
   let stop = false;
   const done = (async () => {
     while (!stop) {
-      const [chunks, available] = [await gauge('usher_bulk_chunks_running'), await gauge('usher_workflow_task_slots_available')];
-      if (chunks > 0) {
+      // Counted only when a chunk ran both before and after the slots were read: never across a chunk's end.
+      const [before, available, after] = [await gauge('usher_bulk_chunks_running'), await gauge('usher_workflow_task_slots_available'), await gauge('usher_bulk_chunks_running')];
+      if (before > 0 && after > 0) {
         seen.whileChunking++;
         seen.mostAvailableWhileChunking = Math.max(seen.mostAvailableWhileChunking, available);
       }
