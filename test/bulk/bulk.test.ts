@@ -41,13 +41,15 @@ function stored(cmd: CreateInvitationCommand, tenant: Tenant, role: Role) {
   return newInvitationRow(cmd, { id: newId(), tenant, role, emailCanonical: canonicalEmail(cmd.email), requestHash: hashCommand(cmd), now: new Date() });
 }
 
+/** A gauge of the worker in this process, read as /metrics would (NaN while it has no sample). */
+const gauge = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values[0]?.value ?? Number.NaN;
+
 /**
  * Samples the worker's gauges (this process's registry) until stopped: what it reported while a chunk ran. The worker
  * holds its workflow tasks back then: at most one free slot, against WORKER_MAX_WORKFLOW_TASKS when idle.
  */
 function watchWorkflowTaskSlots() {
   const seen = { whileChunking: 0, mostAvailableWhileChunking: 0 };
-  const gauge = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values[0]?.value ?? Number.NaN;
   let stop = false;
   const done = (async () => {
     while (!stop) {
@@ -126,7 +128,7 @@ describe('bulk invitations', () => {
     const seen = await slots();
     expect(seen.whileChunking).toBeGreaterThan(0);
     expect(seen.mostAvailableWhileChunking).toBeLessThanOrEqual(1);
-    await expect.poll(async () => (await registry.getSingleMetric('usher_workflow_task_slots_available')?.get())?.values[0]?.value, { timeout: 60_000 }).toBe(10);
+    await expect.poll(() => gauge('usher_workflow_task_slots_available'), { timeout: 60_000 }).toBe(10);
 
     const invited = new Set([...Array.from({ length: 900 }, (_, i) => `new-${i + 1}@bulk.example`), ...Array.from({ length: 10 }, (_, i) => `admin-${i + 1}@bulk.example`)]);
     await stack.mail.waitFor(() => stack.mail.messages().filter((m) => m.to.some((t) => invited.has(t.toLowerCase()))).length >= invited.size, 240_000);
