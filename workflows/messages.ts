@@ -110,6 +110,18 @@ export const terminalRefusals: readonly string[] = [
 export interface InvitationBatchInput {
   batchId: string;
   total: number;
+  /**
+   * Rows per chunk activity. A batch's chunk bounds are counted from its input on every replay, never stored: a batch
+   * started before chunks grew has none and goes on in chunks of 100, as its history's activities were scheduled.
+   */
+  chunkRows?: number;
 }
+
+/**
+ * Rows in each chunk of a batch started now. Each chunk is an activity and a workflow task between two of them, so
+ * fewer, larger chunks leave the upload fewer pauses (docs/benchmark.md); 250 rows are still about two seconds' work,
+ * well within the chunk's heartbeat timeout, and what a retried chunk does again.
+ */
+export const BATCH_CHUNK_ROWS = 250;
 
 export const batchWorkflowIdFor = (batchId: string): string => `invitation-batch-${batchId}`;

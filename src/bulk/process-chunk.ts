@@ -46,7 +46,7 @@ interface RowResult {
 
 /**
  * A chunk of a bulk upload at once. Its rows get the very checks of a single create (checkCreate), but the reads are
- * one query each for the whole chunk and its new invitations are written in one statement: a 100-row chunk is a
+ * one query each for the whole chunk and its new invitations are written in one statement: a 250-row chunk is a
  * handful of statements instead of about a thousand. Then, a group of rows at once, the invitations are opened (their
  * invitees provisioned, their emails sent) and their workflows started, told they are opened; and every row's result
  * is recorded in one statement.

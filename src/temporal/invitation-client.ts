@@ -18,6 +18,7 @@ import {
   type AcceptResult,
   type ActorArgs,
   acceptUpdate,
+  BATCH_CHUNK_ROWS,
   batchWorkflowIdFor,
   declineUpdate,
   type EditArgs,
@@ -219,7 +220,7 @@ export function invitationWorkflows(client: Client, taskQueue: string, options: 
           client.workflow.start<typeof invitationBatchWorkflow>('invitationBatchWorkflow', {
             workflowId: batchWorkflowIdFor(input.batchId),
             taskQueue,
-            args: [input],
+            args: [{ chunkRows: BATCH_CHUNK_ROWS, ...input }],
             workflowIdConflictPolicy: 'USE_EXISTING',
             workflowIdReusePolicy: 'REJECT_DUPLICATE',
             staticSummary: `Bulk batch ${input.batchId} · ${input.total} rows`,

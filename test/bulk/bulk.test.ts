@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowCommand } from '../../src/bulk/row-command';
 import type { Invitation, Role, Tenant } from '../../src/db/database';
+import { insertBatch } from '../../src/db/batches';
 import { insertInvitation } from '../../src/db/invitations';
 import { findRoleBySlug } from '../../src/db/roles';
 import { findTenant } from '../../src/db/tenants';
@@ -11,7 +12,7 @@ import { BULK_PRIORITY } from '../../src/temporal/invitation-client';
 import { canonicalEmail } from '../../src/lib/email-address';
 import { registry } from '../../src/lib/metrics';
 import { newId } from '../../src/lib/ids';
-import { workflowIdFor } from '../../workflows/messages';
+import { batchWorkflowIdFor, workflowIdFor } from '../../workflows/messages';
 import { linkToken } from '../../src/invitations/tokens';
 import { sentTo } from '../support/mail';
 import { untilSendsSettled } from '../support/settled';
@@ -39,6 +40,17 @@ async function untilCompleted(id: string, timeoutMs = 240_000) {
 /** An invitation row as a create stores it, before its workflow starts. */
 function stored(cmd: CreateInvitationCommand, tenant: Tenant, role: Role) {
   return newInvitationRow(cmd, { id: newId(), tenant, role, emailCanonical: canonicalEmail(cmd.email), requestHash: hashCommand(cmd), now: new Date() });
+}
+
+/** The rows each chunk activity of a batch's workflow was given, in order, from its history. */
+async function chunkBounds(batchId: string): Promise<number[][]> {
+  const { events } = await stack.client.workflow.getHandle(batchWorkflowIdFor(batchId)).fetchHistory();
+  return (events ?? []).flatMap((e) => {
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled?.activityType?.name !== 'processBatchChunk') return [];
+    const { from, to } = JSON.parse(Buffer.from(scheduled.input!.payloads![0]!.data!).toString('utf8'));
+    return [[from, to]];
+  });
 }
 
 /** A gauge of the worker in this process, read as /metrics would (NaN while it has no sample). */
@@ -124,6 +136,7 @@ describe('bulk invitations', () => {
     expect(wizard.reason).toMatch(/unknown role: wizard/);
     const duplicate = batch.rows.find((r: { row: number }) => r.row === 911);
     expect(duplicate.invitationId).toBe(batch.rows[0].invitationId);
+    expect(await chunkBounds(accepted.id)).toEqual([[1, 250], [251, 500], [501, 750], [751, 1000]]);
     // While its chunks ran, the worker took its workflow tasks one at a time; once they are done, all ten again.
     const seen = await slots();
     expect(seen.whileChunking).toBeGreaterThan(0);
@@ -152,6 +165,17 @@ describe('bulk invitations', () => {
     expect(rows).toHaveLength(910);
     expect(new Set(rows.map((r) => r.origin))).toEqual(new Set(['bulk']));
   }, 300_000);
+
+  it('a batch started before chunks grew, whose input names no chunk size, goes on in chunks of 100 rows', async () => {
+    const id = newId();
+    const rows = Array.from({ length: 150 }, (_, i) => ({ email: `legacy-${i + 1}@bulk.example`, sendEmail: false }));
+    await insertBatch(stack.db, { id, tenantId: stack.tenant.id, inviterUserId: stack.tenant.owner.id, idempotencyKey: null, maxRank: null, rows });
+    // The input the API gave a batch's workflow before: its id and size only.
+    await stack.client.workflow.start('invitationBatchWorkflow', { workflowId: batchWorkflowIdFor(id), taskQueue: stack.taskQueue, args: [{ batchId: id, total: rows.length }] });
+    const batch = await untilCompleted(id, 120_000);
+    expect(batch).toMatchObject({ total: 150, processed: 150, counts: { created: 150 } });
+    expect(await chunkBounds(id)).toEqual([[1, 100], [101, 150]]);
+  });
 
   it('takes a JSON list, reports each row, and replays the same batch for the same Idempotency-Key', async () => {
     const payload = {
