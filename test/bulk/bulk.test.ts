@@ -1,3 +1,4 @@
+import { defaultPayloadConverter } from '@temporalio/common';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowCommand } from '../../src/bulk/row-command';
@@ -48,7 +49,7 @@ async function chunkBounds(batchId: string): Promise<number[][]> {
   return (events ?? []).flatMap((e) => {
     const scheduled = e.activityTaskScheduledEventAttributes;
     if (scheduled?.activityType?.name !== 'processBatchChunk') return [];
-    const { from, to } = JSON.parse(Buffer.from(scheduled.input!.payloads![0]!.data!).toString('utf8'));
+    const { from, to } = defaultPayloadConverter.fromPayload<{ from: number; to: number }>(scheduled.input!.payloads![0]!);
     return [[from, to]];
   });
 }
