@@ -75,6 +75,17 @@ export function histogramDelta(before: Scrape, after: Scrape, metric: string, fi
   };
 }
 
+/** Counters' change between two scrapes, summed over their labels: the worker's sticky cache (hits, misses, evictions). */
+export function counterDeltas(before: Scrape, after: Scrape, match: RegExp = /sticky_cache_(?!size)/): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of after) {
+    const base = baseOf(key);
+    if (!match.test(base)) continue;
+    out[base.replace(/^temporal_/, '')] = (out[base.replace(/^temporal_/, '')] ?? 0) + value - (before.get(key) ?? 0);
+  }
+  return out;
+}
+
 /** The task latencies worth printing for a phase. */
 export function taskLatencies(before: Scrape, after: Scrape): TaskLatency[] {
   const out: TaskLatency[] = [];

@@ -27,7 +27,7 @@ import { bigTableSeqScans, counterDelta, type DbCounters, dbCounters, type PlanC
 import { type DevRss, measureDevIdleRss, withBuild } from './dev-rss';
 import { expiryHistory, type HistorySummary, historyOf } from './history';
 import { type ClosedLoopResult, closedLoop, type Latencies, type OpenLoopResult, openLoop, sampler, sleep } from './load';
-import { scrape, type TaskLatency, taskLatencies } from './metrics';
+import { counterDeltas, scrape, type TaskLatency, taskLatencies } from './metrics';
 import { formatProfile, summarizeProfile } from './profile';
 import { measureRendering, type RenderResult } from './render';
 import { type BenchStack, cpuSeconds, root, startBenchStack } from './stack';
@@ -474,6 +474,8 @@ interface PhaseCosts {
   cpuMs: Cpu;
   statements: Statement[];
   tasks: TaskLatency[];
+  /** The worker's sticky cache over the phase: workflow tasks that found their workflow in memory, and those that replayed it. */
+  cache: Record<string, number>;
 }
 
 async function phaseStart(stack: BenchStack): Promise<PhaseMark> {
@@ -489,6 +491,7 @@ async function phaseEnd(stack: BenchStack, mark: PhaseMark, invitations: number,
     cpu = cpuNow(stack);
   }
   const d = counterDelta(mark.counters, await dbCounters(stack.admin));
+  const metrics = await scrape(stack.workerMetricsPort);
   const per = (v: number) => v / Math.max(1, invitations);
   const cpuMs = (k: keyof Cpu) => (per(cpu[k] - mark.cpu[k]) * 1000);
   return {
@@ -496,7 +499,8 @@ async function phaseEnd(stack: BenchStack, mark: PhaseMark, invitations: number,
     perInvitation: { commits: per(d.commits), inserted: per(d.inserted), updated: per(d.updated), walBytes: per(d.walBytes) },
     cpuMs: { api: cpuMs('api'), worker: cpuMs('worker'), temporal: cpuMs('temporal'), postgres: cpuMs('postgres') },
     statements: await statements(stack.admin),
-    tasks: taskLatencies(mark.metrics, await scrape(stack.workerMetricsPort)),
+    tasks: taskLatencies(mark.metrics, metrics),
+    cache: counterDeltas(mark.metrics, metrics),
   };
 }
 
@@ -747,6 +751,8 @@ function renderReport(r: {
       lines.push('  Temporal tasks (worker SDK metrics): count, mean, p50, p99');
       for (const t of costs.tasks) lines.push(`    ${t.name.padEnd(70)} ${String(t.count).padStart(7)} ${fmtMs(t.meanMs).padStart(9)} ${fmtMs(t.p50Ms).padStart(9)} ${fmtMs(t.p99Ms).padStart(9)}`);
     }
+    const cache = Object.entries(costs.cache ?? {});
+    if (cache.length) lines.push(`  worker's workflow cache: ${cache.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
   const hl = r.r3Health;
   lines.push(

@@ -27,5 +27,7 @@ describe('npm run bench, smoke size', () => {
     for (const id of ['R1', 'R2', 'R3', 'R4', 'R5', 'R6']) expect(stdout).toMatch(new RegExp(`^\\| ${id} `, 'm'));
     expect(stdout).toContain('`usher dev` idle RSS');
     expect(stdout).toContain('Create latency against offered load');
+    // The worker's SDK metrics are read per phase: a create's second workflow task finds its workflow in the cache.
+    expect(stdout).toMatch(/^R1 creates: [\s\S]*?^ {2}worker's workflow cache: .*sticky_cache_hit\w* [1-9]/m);
   }, 900_000);
 });
