@@ -81,7 +81,8 @@ export function counterDeltas(before: Scrape, after: Scrape, match: RegExp = /st
   for (const [key, value] of after) {
     const base = baseOf(key);
     if (!match.test(base)) continue;
-    out[base.replace(/^temporal_/, '')] = (out[base.replace(/^temporal_/, '')] ?? 0) + value - (before.get(key) ?? 0);
+    const name = base.replace(/^temporal_/, '');
+    out[name] = (out[name] ?? 0) + value - (before.get(key) ?? 0);
   }
   return out;
 }

@@ -474,7 +474,7 @@ interface PhaseCosts {
   cpuMs: Cpu;
   statements: Statement[];
   tasks: TaskLatency[];
-  /** The worker's sticky cache over the phase: workflow tasks that found their workflow in memory, and those that replayed it. */
+  /** The worker's sticky cache over the phase: workflow tasks that found their workflow in memory, those that did not, evictions. */
   cache: Record<string, number>;
 }
 
