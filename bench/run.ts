@@ -751,7 +751,7 @@ function renderReport(r: {
       lines.push('  Temporal tasks (worker SDK metrics): count, mean, p50, p99');
       for (const t of costs.tasks) lines.push(`    ${t.name.padEnd(70)} ${String(t.count).padStart(7)} ${fmtMs(t.meanMs).padStart(9)} ${fmtMs(t.p50Ms).padStart(9)} ${fmtMs(t.p99Ms).padStart(9)}`);
     }
-    const cache = Object.entries(costs.cache ?? {});
+    const cache = Object.entries(costs.cache);
     if (cache.length) lines.push(`  worker's workflow cache: ${cache.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
   const hl = r.r3Health;
