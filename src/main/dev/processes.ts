@@ -1,14 +1,42 @@
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
-/** A port free on loopback right now (another process may still take it before it is bound). */
+/**
+ * A port free on loopback right now, picked below the kernel's ephemeral range (32768–60999 on Linux). A port from
+ * that range is what port 0 hands out: every outgoing connection, and every server another process starts on port 0
+ * (the Temporal dev server's own services), can take it before the caller binds it, and on a busy machine one did.
+ * Below the range, only another picker can; with thousands of ports to pick from, that is rare.
+ */
 export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  if (low >= 2048) {
+    const from = Math.max(1024, low >> 1);
+    for (let tries = 0; tries < 50; tries++) {
+      const port = from + Math.floor(Math.random() * (low - from));
+      if (await canListen(port)) return port;
+    }
+  }
+  return listenOnce(0);
+}
+
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+const canListen = (port: number) => listenOnce(port).then(() => true, () => false);
+
+function listenOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+    server.listen(port, '127.0.0.1', () => {
+      const bound = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(bound));
     });
   });
 }

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
@@ -38,6 +39,8 @@ export interface FaultSmtp {
   messages(): ReceivedMessage[];
   /** What the server answered, by kind: connections refused with 421, held in silence, recipients and messages refused. */
   counts(): { connections: number; tempfailed: number; hung: number; rejectedRcpt: number; rejectedData: number; delivered: number };
+  /** How long each connection held in silence stayed open until the client closed it; null while it is still open. */
+  silentLifetimesMs(): (number | null)[];
   stop(): Promise<void>;
 }
 
@@ -48,6 +51,9 @@ export async function startFaultSmtp(options: FaultSmtpOptions = {}): Promise<Fa
   let mode: SmtpMode = 'accept';
   const received: ReceivedMessage[] = [];
   const counts = { connections: 0, tempfailed: 0, hung: 0, rejectedRcpt: 0, rejectedData: 0, delivered: 0 };
+  // The sockets by their client port, so that a connection held in silence can be timed until the client gives up.
+  const sockets = new Map<number, { socket: Socket; openedAt: number }>();
+  const silent: { openedAt: number; closedAt: number | null }[] = [];
 
   const server = new SMTPServer({
     authOptional: true,
@@ -58,10 +64,14 @@ export async function startFaultSmtp(options: FaultSmtpOptions = {}): Promise<Fa
     socketTimeout: 24 * 60 * 60 * 1000,
     closeTimeout: 500,
     size: 10 * 1024 * 1024,
-    onConnect(_session, callback) {
+    onConnect(session, callback) {
       counts.connections++;
       if (mode === 'hang') {
         counts.hung++;
+        const connection = sockets.get(session.remotePort);
+        const held = { openedAt: connection?.openedAt ?? Date.now(), closedAt: null as number | null };
+        silent.push(held);
+        connection?.socket.once('close', () => (held.closedAt = Date.now()));
         return; // never calls back: no greeting, ever
       }
       if (mode === 'tempfail') {
@@ -106,6 +116,12 @@ export async function startFaultSmtp(options: FaultSmtpOptions = {}): Promise<Fa
     },
   });
   server.on('error', () => {});
+  server.server.on('connection', (socket: Socket) => {
+    const port = socket.remotePort;
+    if (port === undefined) return;
+    sockets.set(port, { socket, openedAt: Date.now() });
+    socket.once('close', () => sockets.delete(port));
+  });
 
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
@@ -121,6 +137,7 @@ export async function startFaultSmtp(options: FaultSmtpOptions = {}): Promise<Fa
     },
     messages: () => [...received],
     counts: () => ({ ...counts }),
+    silentLifetimesMs: () => silent.map((c) => (c.closedAt === null ? null : c.closedAt - c.openedAt)),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
