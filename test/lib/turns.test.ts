@@ -24,15 +24,21 @@ describe('keyedTurns', () => {
 
   it('lets a caller go on after its longest wait, and a failure frees the turn', async () => {
     const turns = keyedTurns();
-    const slow = turns.run('k', 1_000, () => sleep(500));
+    // The waits told apart are seconds apart, so a loaded machine's late timers cannot blur them.
+    const slow = turns.run('k', 10_000, () => sleep(3_000));
     const t0 = Date.now();
     await turns.run('k', 50, async () => undefined);
-    expect(Date.now() - t0).toBeLessThan(400);
+    expect(Date.now() - t0).toBeLessThan(1_500);
     await slow;
-    await expect(turns.run('k', 1_000, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     const t1 = Date.now();
-    await turns.run('k', 1_000, async () => undefined);
-    expect(Date.now() - t1).toBeLessThan(100);
+    const failing = turns.run('k', 10_000, async () => {
+      await sleep(200);
+      throw new Error('boom');
+    });
+    const next = turns.run('k', 10_000, async () => undefined);
+    await expect(failing).rejects.toThrow('boom');
+    await next;
+    expect(Date.now() - t1).toBeLessThan(5_000);
     expect(turns.size()).toBe(0);
   });
 });
