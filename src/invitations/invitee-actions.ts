@@ -41,6 +41,11 @@ export async function lookupByToken(deps: InvitationDeps, token: string): Promis
   return { invitation, tenant, inviterName, roleName: role?.name ?? 'member', tokenGeneration: record.generation };
 }
 
+/** A decision that waited behind another asks again: a link the one ahead used or replaced is gone, as it would be for a later click. */
+async function stillUsable(deps: InvitationDeps, token: string): Promise<void> {
+  if (!(await findToken(deps.db, hashToken(token), deps.clock()))?.usable) throw new UsherError('token-gone');
+}
+
 export interface AcceptOutcome {
   invitationId: string;
   /** Where to send the invitee now: the invitation's redirect URL if its host is (still) allowed, else the tenant's home. */
@@ -62,7 +67,11 @@ export async function acceptByToken(deps: InvitationDeps, token: string, options
     acceptanceId = newId();
     await insertAcceptance(deps.db, { id: acceptanceId, invitationId: found.invitation.id, email: options.account.email, externalId: options.account.externalId ?? null });
   }
-  const { redirectUrl } = await deps.workflows.accept(found.invitation.id, { tokenGeneration: found.tokenGeneration, ...(acceptanceId ? { acceptanceId } : {}) });
+  const { redirectUrl } = await deps.workflows.accept(
+    found.invitation.id,
+    { tokenGeneration: found.tokenGeneration, ...(acceptanceId ? { acceptanceId } : {}) },
+    { recheck: () => stillUsable(deps, token) },
+  );
   const allowed = redirectUrl && redirectAllowed(redirectUrl, found.tenant.allowed_redirect_hosts) ? redirectUrl : null;
   deps.log.info('invitation accepted', { invitationId: found.invitation.id, tenantId: found.tenant.id });
   return { invitationId: found.invitation.id, redirectUrl: allowed ?? found.tenant.home_url };
@@ -70,7 +79,7 @@ export async function acceptByToken(deps: InvitationDeps, token: string, options
 
 export async function declineByToken(deps: InvitationDeps, token: string): Promise<{ invitationId: string }> {
   const found = await lookupByToken(deps, token);
-  await deps.workflows.decline(found.invitation.id, { actor: 'invitee' });
+  await deps.workflows.decline(found.invitation.id, { actor: 'invitee' }, { recheck: () => stillUsable(deps, token) });
   deps.log.info('invitation declined', { invitationId: found.invitation.id, tenantId: found.tenant.id });
   return { invitationId: found.invitation.id };
 }

@@ -3,7 +3,8 @@
  * and then goes on anyway: the turns only spare a shared resource needless concurrency (correctness lives elsewhere).
  */
 export interface Turns {
-  run<T>(key: string, maxWaitMs: number, work: () => Promise<T>): Promise<T>;
+  /** `work` is told whether another caller was ahead of it: what that one did may have changed what this one finds. */
+  run<T>(key: string, maxWaitMs: number, work: (waited: boolean) => Promise<T>): Promise<T>;
   /** Keys with a caller running or waiting (for tests and metrics). */
   size(): number;
 }
@@ -21,7 +22,7 @@ export function keyedTurns(): Turns {
       tails.set(key, tail);
       try {
         if (ahead !== undefined) await waitAtMost(ahead, maxWaitMs);
-        return await work();
+        return await work(ahead !== undefined);
       } finally {
         done();
         if (tails.get(key) === tail) tails.delete(key);
