@@ -89,9 +89,10 @@ describe.concurrent('faults: SMTP', () => {
     notes.push(`creates: ${answerSummary(await createInvitations(stack, ledger, { count: LOAD, phase: 'load', retryForMs: RETRY_FOR_MS }))}`);
     await sleep(Math.max(0, 45_000 - (Date.now() - from)));
 
-    // How the attempts so far ended: by an SMTP timeout of Usher's own (an application failure), or given up by
-    // Temporal's activity timeout. The second is what a worker too loaded to heartbeat in time gets too, so it is
-    // counted here; what must not happen is measured at the server below: a conversation outliving the attempt.
+    // How the attempts so far ended, for the notes: by an SMTP timeout of Usher's own (an application failure), or by
+    // Temporal's activity timeout. Temporal also times out an attempt whose heartbeats reached it late on a loaded
+    // machine, its conversation long over; what the scenario promises is measured at the server (below): no
+    // conversation outlives its attempt.
     const endings = new Map<string, number>();
     for (const r of await rowsOf(stack)) {
       const { raw } = await stack.client.workflow.getHandle(r.workflow_id).describe();
