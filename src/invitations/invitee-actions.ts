@@ -26,10 +26,7 @@ export interface InvitationForInvitee {
  * invitation are 410. Reading never consumes the token: link scanners open links too.
  */
 export async function lookupByToken(deps: InvitationDeps, token: string): Promise<InvitationForInvitee> {
-  if (!tokenPattern.test(token)) throw new UsherError('token-not-found');
-  const record = await findToken(deps.db, hashToken(token), deps.clock());
-  if (!record) throw new UsherError('token-not-found');
-  if (!record.usable) throw new UsherError('token-gone');
+  const record = await usableToken(deps, token);
   const invitation = await findInvitationById(deps.db, record.invitationId);
   const tenant = invitation && (await findTenant(deps.db, invitation.tenant_id));
   if (!invitation || !tenant) throw new UsherError('token-not-found');
@@ -41,9 +38,17 @@ export async function lookupByToken(deps: InvitationDeps, token: string): Promis
   return { invitation, tenant, inviterName, roleName: role?.name ?? 'member', tokenGeneration: record.generation };
 }
 
+async function usableToken(deps: InvitationDeps, token: string) {
+  if (!tokenPattern.test(token)) throw new UsherError('token-not-found');
+  const record = await findToken(deps.db, hashToken(token), deps.clock());
+  if (!record) throw new UsherError('token-not-found');
+  if (!record.usable) throw new UsherError('token-gone');
+  return record;
+}
+
 /** A decision that waited behind another asks again: a link the one ahead used or replaced is gone, as it would be for a later click. */
 async function stillUsable(deps: InvitationDeps, token: string): Promise<void> {
-  if (!(await findToken(deps.db, hashToken(token), deps.clock()))?.usable) throw new UsherError('token-gone');
+  await usableToken(deps, token);
 }
 
 export interface AcceptOutcome {
