@@ -113,11 +113,9 @@ describe.concurrent('faults: SMTP', () => {
         // workflows/invitation.ts) and schedules the retry; a conversation still open then would live beside it.
         name: "a silent server is hung up on by Usher's SMTP timeouts, before the activity's",
         run: () => {
-          const lifetimes = stack.smtp.silentLifetimesMs();
-          const closed = lifetimes.filter((ms): ms is number => ms !== null);
-          const open = lifetimes.length - closed.length;
+          const { closedAfterMs, open } = stack.smtp.silentConnections();
           return [
-            ...closed.filter((ms) => ms >= SEND_HEARTBEAT_TIMEOUT_MS).map((ms) => `a silent connection stayed open ${(ms / 1000).toFixed(1)} s`),
+            ...closedAfterMs.filter((ms) => ms >= SEND_HEARTBEAT_TIMEOUT_MS).map((ms) => `a silent connection stayed open ${(ms / 1000).toFixed(1)} s`),
             ...(open ? [`${open} silent connections still open, minutes after the server spoke again`] : []),
           ];
         },
@@ -125,7 +123,7 @@ describe.concurrent('faults: SMTP', () => {
       { name: 'a silent server is not final', run: async () => (await rowsOf(stack)).filter((r) => r.status !== 'pending').map((r) => `${r.id.slice(-8)}: ${r.status}`) },
     );
     ctx.atRest = () => {
-      notes.push(`silent connections hung up on by Usher after ${summarize(stack.smtp.silentLifetimesMs().filter((ms): ms is number => ms !== null))}`);
+      notes.push(`silent connections hung up on by Usher after ${summarize(stack.smtp.silentConnections().closedAfterMs)}`);
     };
   });
 });

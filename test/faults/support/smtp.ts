@@ -39,8 +39,8 @@ export interface FaultSmtp {
   messages(): ReceivedMessage[];
   /** What the server answered, by kind: connections refused with 421, held in silence, recipients and messages refused. */
   counts(): { connections: number; tempfailed: number; hung: number; rejectedRcpt: number; rejectedData: number; delivered: number };
-  /** How long each connection held in silence stayed open until the client closed it; null while it is still open. */
-  silentLifetimesMs(): (number | null)[];
+  /** The connections held in silence: how long each the client has closed stayed open, and how many are open still. */
+  silentConnections(): { closedAfterMs: number[]; open: number };
   stop(): Promise<void>;
 }
 
@@ -137,7 +137,10 @@ export async function startFaultSmtp(options: FaultSmtpOptions = {}): Promise<Fa
     },
     messages: () => [...received],
     counts: () => ({ ...counts }),
-    silentLifetimesMs: () => silent.map((c) => (c.closedAt === null ? null : c.closedAt - c.openedAt)),
+    silentConnections: () => ({
+      closedAfterMs: silent.flatMap((c) => (c.closedAt === null ? [] : [c.closedAt - c.openedAt])),
+      open: silent.filter((c) => c.closedAt === null).length,
+    }),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
